@@ -1,0 +1,11 @@
+//! tangent-ad: forward and reverse automatic differentiation with custom rules.
+
+pub mod dual;
+pub mod rule;
+pub mod scalar;
+pub mod tape;
+
+pub use dual::Dual;
+pub use rule::{DependencyPattern, Rule, RuleError, is_f64};
+pub use scalar::Scalar;
+pub use tape::{Recording, Tape, TapeError, TapeScalar, Var};

@@ -1,0 +1,743 @@
+//! Reverse mode: a [`Tape`] of instructions and its `Copy` variable [`Var`].
+//!
+//! # Recording
+//!
+//! A [`Tape`] is activated for recording on the current thread by [`Tape::record`] (or the guard
+//! returned by [`Tape::recording`]). While it is active every arithmetic operation on a [`Var`]
+//! appends one *instruction* — an opcode and up to two operand indices — and its value to the tape.
+//! A [`Var`] is 16 bytes: its value, its index on the tape and the recording's generation number.
+//! It is `Copy + 'static`, so it runs inside nalgebra's generic code like any float.
+//!
+//! Operations whose operands are all constants are folded (no tape entry); a constant operand of
+//! `+ − × ÷` is stored inline in the instruction's constant pool.
+//!
+//! # Memory
+//!
+//! One tape entry is a 12-byte instruction (`u8` opcode, two `u32` operands) plus its 8-byte value:
+//! **20 bytes per recorded operation**, unary or binary; the reverse sweep adds an 8-byte adjoint
+//! per entry. A constant operand costs 8 more bytes (once per occurrence in the pool); a rule
+//! node stores its input indices (4 bytes each) and a boxed copy of the rule and its state.
+//!
+//! # Sweeps
+//!
+//! The recorded program is a plain instruction list. One generic forward sweep re-evaluates it
+//! (replay at new inputs with `f64`, or a tangent sweep with [`Dual`]), one generic reverse sweep
+//! accumulates adjoints; running the reverse sweep on `Dual` values gives forward-over-reverse
+//! Hessian-vector products and Hessian columns in chunks.
+//!
+//! # Isolation
+//!
+//! Tapes on different threads are independent. Each recording has a fresh generation number: a
+//! variable from an earlier recording (or another tape) used in a new one, or an operation on a
+//! non-constant variable while no tape is active, is detected and reported as a
+//! [`TapeError`] by the next sweep — never a panic and never a silently wrong derivative.
+//!
+//! ```
+//! use tangent_ad::{Scalar, Tape};
+//!
+//! let mut tape = Tape::new();
+//! let y = tape.record(&[1.0, 2.0], |x| x[0] * x[1].sin() + x[0].exp());
+//! let mut g = [0.0; 2];
+//! tape.gradient(y, &mut g).unwrap();
+//! assert!((g[0] - (2f64.sin() + 1f64.exp())).abs() < 1e-15);
+//! assert!((g[1] - 2f64.cos()).abs() < 1e-15);
+//!
+//! // Replay at new inputs without re-recording (no value-dependent branches in the function).
+//! tape.replay(&[0.5, 1.0]).unwrap();
+//! tape.gradient(y, &mut g).unwrap();
+//! assert!((tape.value(y).unwrap() - (0.5 * 1f64.sin() + 0.5f64.exp())).abs() < 1e-15);
+//! ```
+
+mod ops;
+mod sweep;
+mod var;
+
+use core::cell::Cell;
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+pub use sweep::TapeScalar;
+pub use var::Var;
+
+use crate::dual::Dual;
+use crate::rule::{Rule, RuleError};
+
+/// Why a tape operation failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TapeError {
+    /// A variable from another recording (an earlier one, or another tape) was used while this
+    /// tape recorded, or the requested output does not belong to this recording.
+    #[error(
+        "variable with tape index {index} belongs to another recording (generation {found}, this tape records generation {expected})"
+    )]
+    ForeignVariable {
+        /// The variable's index.
+        index: u32,
+        /// The generation of the recording it came from (0: made while no tape was active).
+        found: u32,
+        /// The generation of this tape's recording.
+        expected: u32,
+    },
+    /// More than `u32::MAX − 2` entries were recorded.
+    #[error("tape is full ({0} entries)")]
+    TooLarge(usize),
+    /// A slice has the wrong length.
+    #[error("{what}: expected length {expected}, found {found}")]
+    DimensionMismatch {
+        /// Which argument.
+        what: &'static str,
+        /// The length needed.
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
+    /// A rule node failed (on recording, replay or a sweep).
+    #[error("rule node at tape entry {entry} failed: {source}")]
+    Rule {
+        /// The tape entry of the rule node.
+        entry: usize,
+        /// What the rule reported.
+        source: RuleError,
+    },
+    /// The tape holds no recording.
+    #[error("the tape holds no recording")]
+    Empty,
+}
+
+/// Opcodes of the tape's instruction set. `a`, `b` are operand entry indices unless noted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Op {
+    /// Independent variable (value set from the inputs).
+    Input,
+    /// Constant `consts[b]` (materialised operand of a binary op).
+    Const,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    /// `a + consts[b]`.
+    AddC,
+    /// `consts[b] − a`.
+    CSub,
+    /// `a · consts[b]`.
+    MulC,
+    /// `a / consts[b]`.
+    DivC,
+    /// `consts[b] / a`.
+    CDiv,
+    Neg,
+    Exp,
+    Exp2,
+    ExpM1,
+    Ln,
+    Ln1p,
+    Log2,
+    Log10,
+    Sqrt,
+    Cbrt,
+    Recip,
+    /// `a^n` with `n = b as i32`.
+    PowI,
+    /// `a^consts[b]`.
+    PowF,
+    Pow,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    /// `atan2(a, b)` (`a` is y).
+    Atan2,
+    Sinh,
+    Cosh,
+    Tanh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Abs,
+    Min,
+    Max,
+    Hypot,
+    Erf,
+    Erfc,
+    /// Output of rule node `a` (its value is written by the node's `Rule` entry).
+    RuleOut,
+    /// Rule node `a`; placed after its outputs.
+    Rule,
+}
+
+/// One instruction: 12 bytes.
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub(crate) struct Inst {
+    pub(crate) op: Op,
+    pub(crate) a: u32,
+    pub(crate) b: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<Inst>() == 12);
+
+/// Largest number of entries (two indices are reserved as markers).
+pub(crate) const MAX_ENTRIES: usize = (u32::MAX - 2) as usize;
+
+/// A recorded rule application.
+pub(crate) struct Node {
+    pub(crate) rule: Box<dyn TapeRule>,
+    /// Range in `TapeData::node_inputs`.
+    pub(crate) inputs_start: u32,
+    pub(crate) n_inputs: u32,
+    /// First output entry; outputs are consecutive.
+    pub(crate) first_out: u32,
+    pub(crate) n_outputs: u32,
+}
+
+/// Object-safe face of a recorded [`Rule`] with its state.
+pub(crate) trait TapeRule: Send {
+    /// Re-runs the primal at new inputs and keeps the new state.
+    fn replay(&mut self, x: &[f64], y: &mut [f64]) -> Result<(), RuleError>;
+    /// Batched jvp at the stored state.
+    fn jvp(&self, x: &[f64], y: &[f64], dx: &[f64], dy: &mut [f64]) -> Result<(), RuleError>;
+    /// vjp at the stored state (accumulating into `xbar`).
+    fn vjp(&self, x: &[f64], y: &[f64], ybar: &[f64], xbar: &mut [f64]) -> Result<(), RuleError>;
+    /// vjp differentiated along one direction (forward over reverse).
+    fn vjp_dual(
+        &self,
+        x: &[Dual<1>],
+        y: &[Dual<1>],
+        ybar: &[Dual<1>],
+        xbar: &mut [Dual<1>],
+    ) -> Result<(), RuleError>;
+}
+
+struct RuleNode<R: Rule> {
+    rule: R,
+    state: R::State,
+}
+
+impl<R: Rule> TapeRule for RuleNode<R> {
+    fn replay(&mut self, x: &[f64], y: &mut [f64]) -> Result<(), RuleError> {
+        self.state = self.rule.primal(x, y)?;
+        Ok(())
+    }
+    fn jvp(&self, x: &[f64], y: &[f64], dx: &[f64], dy: &mut [f64]) -> Result<(), RuleError> {
+        self.rule.jvp::<f64>(&self.state, x, y, dx, dy)
+    }
+    fn vjp(&self, x: &[f64], y: &[f64], ybar: &[f64], xbar: &mut [f64]) -> Result<(), RuleError> {
+        self.rule.vjp::<f64>(&self.state, x, y, ybar, xbar)
+    }
+    fn vjp_dual(
+        &self,
+        x: &[Dual<1>],
+        y: &[Dual<1>],
+        ybar: &[Dual<1>],
+        xbar: &mut [Dual<1>],
+    ) -> Result<(), RuleError> {
+        self.rule.vjp::<Dual<1>>(&self.state, x, y, ybar, xbar)
+    }
+}
+
+/// The recorded program.
+pub(crate) struct TapeData {
+    pub(crate) ops: Vec<Inst>,
+    pub(crate) vals: Vec<f64>,
+    pub(crate) consts: Vec<f64>,
+    /// Entry index of each input, in the order the inputs were created.
+    pub(crate) inputs: Vec<u32>,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) node_inputs: Vec<u32>,
+    pub(crate) generation: u32,
+    /// First failure during recording; reported by every later sweep.
+    pub(crate) error: Option<TapeError>,
+}
+
+static NEXT_GENERATION: AtomicU32 = AtomicU32::new(1);
+
+fn next_generation() -> u32 {
+    loop {
+        let g = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
+        if g != 0 {
+            return g; // 0 marks variables made while no tape was active
+        }
+    }
+}
+
+thread_local! {
+    /// The tape recording on this thread (null when none). Const-initialised and without a
+    /// destructor, so access is a plain thread-local load.
+    static ACTIVE: Cell<*mut TapeData> = const { Cell::new(core::ptr::null_mut()) };
+}
+
+impl TapeData {
+    fn new() -> Self {
+        Self {
+            ops: Vec::new(),
+            vals: Vec::new(),
+            consts: Vec::new(),
+            inputs: Vec::new(),
+            nodes: Vec::new(),
+            node_inputs: Vec::new(),
+            generation: 0,
+            error: None,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.ops.clear();
+        self.vals.clear();
+        self.consts.clear();
+        self.inputs.clear();
+        self.nodes.clear();
+        self.node_inputs.clear();
+        self.error = None;
+        self.generation = next_generation();
+    }
+
+    #[cold]
+    pub(crate) fn fail(&mut self, e: TapeError) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// Appends an entry; returns its variable.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, op: Op, a: u32, b: u32, v: f64) -> Var {
+        let idx = self.ops.len();
+        if idx >= MAX_ENTRIES {
+            self.fail(TapeError::TooLarge(idx));
+            return Var::orphan(v);
+        }
+        self.ops.push(Inst { op, a, b });
+        self.vals.push(v);
+        Var::on_tape(v, idx as u32, self.generation)
+    }
+
+    /// Index of `c` in the constant pool (appended).
+    #[inline(always)]
+    pub(crate) fn konst(&mut self, c: f64) -> u32 {
+        let k = self.consts.len() as u32;
+        self.consts.push(c);
+        k
+    }
+
+    /// The entry index of `x` on this tape, materialising constants; `None` (and the tape
+    /// poisoned) for a foreign variable.
+    #[inline(always)]
+    pub(crate) fn operand(&mut self, x: Var) -> Option<u32> {
+        if x.is_const() {
+            let k = self.konst(x.value);
+            return Some(self.push(Op::Const, 0, k, x.value).index);
+        }
+        if x.generation != self.generation {
+            self.fail(TapeError::ForeignVariable {
+                index: x.index,
+                found: x.generation,
+                expected: self.generation,
+            });
+            return None;
+        }
+        Some(x.index)
+    }
+
+    pub(crate) fn check(&self) -> Result<(), TapeError> {
+        match &self.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks that `y` is an output of this recording; `Ok(None)` for a constant.
+    pub(crate) fn output_index(&self, y: Var) -> Result<Option<usize>, TapeError> {
+        if y.is_const() {
+            return Ok(None);
+        }
+        if y.generation != self.generation || y.index as usize >= self.ops.len() {
+            return Err(TapeError::ForeignVariable {
+                index: y.index,
+                found: y.generation,
+                expected: self.generation,
+            });
+        }
+        Ok(Some(y.index as usize))
+    }
+}
+
+/// Runs `f` on the active tape, or returns `none()` when no tape records on this thread.
+#[inline(always)]
+pub(crate) fn with_active<R>(f: impl FnOnce(&mut TapeData) -> R, none: impl FnOnce() -> R) -> R {
+    ACTIVE.with(|c| {
+        let p = c.get();
+        if p.is_null() {
+            none()
+        } else {
+            // SAFETY: a non-null `ACTIVE` was set by a live `Recording`, which holds the unique
+            // borrow of the tape for its lifetime and resets `ACTIVE` when dropped; the pointer is
+            // only dereferenced for the duration of this call, on this thread, and no call re-enters
+            // `with_active` while the reference is alive (`f` never runs user code).
+            f(unsafe { &mut *p })
+        }
+    })
+}
+
+/// A reverse-mode tape; see the module docs.
+pub struct Tape {
+    data: Box<TapeData>,
+    /// Adjoint buffer reused by the sweeps.
+    adj: Vec<f64>,
+    /// Scratch for rule nodes in sweeps.
+    scratch: sweep::Scratch,
+    /// Buffers for forward-over-reverse sweeps (`Dual<1>`).
+    dual_vals: Vec<Dual<1>>,
+    dual_adj: Vec<Dual<1>>,
+}
+
+impl Default for Tape {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl core::fmt::Debug for Tape {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Tape")
+            .field("entries", &self.data.ops.len())
+            .field("inputs", &self.data.inputs.len())
+            .field("constants", &self.data.consts.len())
+            .field("rule_nodes", &self.data.nodes.len())
+            .field("generation", &self.data.generation)
+            .finish()
+    }
+}
+
+/// The guard of an active recording; see [`Tape::recording`]. Dropping it stops the recording.
+pub struct Recording<'t> {
+    data: *mut TapeData,
+    previous: *mut TapeData,
+    _tape: PhantomData<&'t mut Tape>,
+}
+
+impl Recording<'_> {
+    /// A new independent variable with value `v` (inputs are numbered in creation order).
+    pub fn input(&mut self, v: f64) -> Var {
+        // SAFETY: `data` points into the tape this guard borrows uniquely; no other reference to
+        // it is alive during this call (see `with_active`).
+        let t = unsafe { &mut *self.data };
+        let var = t.push(Op::Input, 0, 0, v);
+        t.inputs.push(var.index);
+        var
+    }
+
+    /// New independent variables with the values `x`, written to `out` (`out.len() == x.len()`).
+    pub fn inputs_into(&mut self, x: &[f64], out: &mut [Var]) -> Result<(), TapeError> {
+        if out.len() != x.len() {
+            return Err(TapeError::DimensionMismatch {
+                what: "input variables",
+                expected: x.len(),
+                found: out.len(),
+            });
+        }
+        for (o, &xi) in out.iter_mut().zip(x) {
+            *o = self.input(xi);
+        }
+        Ok(())
+    }
+
+    /// New independent variables with the values `x`.
+    pub fn inputs(&mut self, x: &[f64]) -> Vec<Var> {
+        x.iter().map(|&xi| self.input(xi)).collect()
+    }
+}
+
+impl Drop for Recording<'_> {
+    fn drop(&mut self) {
+        ACTIVE.with(|c| c.set(self.previous));
+    }
+}
+
+impl Tape {
+    /// An empty tape.
+    pub fn new() -> Self {
+        Self {
+            data: Box::new(TapeData::new()),
+            adj: Vec::new(),
+            scratch: sweep::Scratch::default(),
+            dual_vals: Vec::new(),
+            dual_adj: Vec::new(),
+        }
+    }
+
+    /// Clears the tape (keeping its memory) and activates it for recording on this thread until
+    /// the returned guard is dropped. Recordings nest: dropping the guard re-activates the tape
+    /// that was active before.
+    pub fn recording(&mut self) -> Recording<'_> {
+        self.data.clear();
+        let data: *mut TapeData = &mut *self.data;
+        let previous = ACTIVE.with(|c| c.replace(data));
+        Recording {
+            data,
+            previous,
+            _tape: PhantomData,
+        }
+    }
+
+    /// Records `f` at the inputs `x`: clears the tape, creates one variable per input, runs `f`
+    /// with the tape active and returns what `f` returns (typically the output variables).
+    pub fn record<R>(&mut self, x: &[f64], f: impl FnOnce(&[Var]) -> R) -> R {
+        let mut rec = self.recording();
+        let vars = rec.inputs(x);
+        let out = f(&vars);
+        drop(rec);
+        out
+    }
+
+    /// Number of recorded entries.
+    pub fn len(&self) -> usize {
+        self.data.ops.len()
+    }
+
+    /// `true` when nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.data.ops.is_empty()
+    }
+
+    /// Number of independent variables of the recording.
+    pub fn n_inputs(&self) -> usize {
+        self.data.inputs.len()
+    }
+
+    /// Number of rule nodes on the tape.
+    pub fn n_rule_nodes(&self) -> usize {
+        self.data.nodes.len()
+    }
+
+    /// Bytes the recording occupies (instructions, values, constant pool, rule input lists;
+    /// rule objects and their states not included).
+    pub fn bytes(&self) -> usize {
+        let d = &self.data;
+        d.ops.len() * core::mem::size_of::<Inst>()
+            + d.vals.len() * 8
+            + d.consts.len() * 8
+            + d.inputs.len() * 4
+            + d.node_inputs.len() * 4
+            + d.nodes.len() * core::mem::size_of::<Node>()
+    }
+
+    /// The first error met while recording, if any.
+    pub fn error(&self) -> Option<&TapeError> {
+        self.data.error.as_ref()
+    }
+
+    /// The current value of a recorded variable (after [`Tape::replay`], the replayed value).
+    pub fn value(&self, y: Var) -> Result<f64, TapeError> {
+        self.data.check()?;
+        Ok(match self.data.output_index(y)? {
+            Some(i) => self.data.vals[i],
+            None => y.value,
+        })
+    }
+
+    /// Re-evaluates the recorded program at new inputs `x` (`x.len() == n_inputs()`), without
+    /// re-recording. Valid for programs whose operation sequence does not depend on the input
+    /// values (no value-dependent branches); rule nodes re-run their primal.
+    pub fn replay(&mut self, x: &[f64]) -> Result<(), TapeError> {
+        self.data.check()?;
+        if self.data.ops.is_empty() {
+            return Err(TapeError::Empty);
+        }
+        self.check_inputs(x.len(), "replay inputs")?;
+        let d = &mut *self.data;
+        for (&i, &xi) in d.inputs.iter().zip(x) {
+            d.vals[i as usize] = xi;
+        }
+        sweep::replay_f64(d, &mut self.scratch)
+    }
+
+    fn check_inputs(&self, found: usize, what: &'static str) -> Result<(), TapeError> {
+        let expected = self.data.inputs.len();
+        if found != expected {
+            return Err(TapeError::DimensionMismatch {
+                what,
+                expected,
+                found,
+            });
+        }
+        Ok(())
+    }
+
+    /// Gradient of the recorded output `y` with respect to the inputs, written to `grad`
+    /// (`grad.len() == n_inputs()`).
+    pub fn gradient(&mut self, y: Var, grad: &mut [f64]) -> Result<(), TapeError> {
+        self.vjp(&[y], &[1.0], grad)
+    }
+
+    /// Vector–Jacobian product: `xbar = Σ_k ybar[k] ∂ys[k]/∂x` (`xbar.len() == n_inputs()`).
+    pub fn vjp(&mut self, ys: &[Var], ybar: &[f64], xbar: &mut [f64]) -> Result<(), TapeError> {
+        self.data.check()?;
+        if ys.len() != ybar.len() {
+            return Err(TapeError::DimensionMismatch {
+                what: "output weights",
+                expected: ys.len(),
+                found: ybar.len(),
+            });
+        }
+        self.check_inputs(xbar.len(), "input adjoints")?;
+        let d = &*self.data;
+        let n = d.ops.len();
+        self.adj.clear();
+        self.adj.resize(n, 0.0);
+        for (&y, &w) in ys.iter().zip(ybar) {
+            if let Some(i) = d.output_index(y)? {
+                self.adj[i] += w;
+            }
+        }
+        sweep::reverse(d, &d.vals, &mut self.adj, &mut self.scratch)?;
+        for (g, &i) in xbar.iter_mut().zip(&d.inputs) {
+            *g = self.adj[i as usize];
+        }
+        Ok(())
+    }
+
+    /// Jacobian–vector product of the outputs `ys` along `v` (`v.len() == n_inputs()`,
+    /// `out.len() == ys.len()`), by one tangent sweep over the recording.
+    pub fn jvp(&mut self, ys: &[Var], v: &[f64], out: &mut [f64]) -> Result<(), TapeError> {
+        self.data.check()?;
+        self.check_inputs(v.len(), "tangent")?;
+        if out.len() != ys.len() {
+            return Err(TapeError::DimensionMismatch {
+                what: "jvp output",
+                expected: ys.len(),
+                found: out.len(),
+            });
+        }
+        let d = &*self.data;
+        sweep::tangent_seed(d, v, &mut self.dual_vals);
+        sweep::forward(d, &mut self.dual_vals, &mut self.scratch)?;
+        for (o, &y) in out.iter_mut().zip(ys) {
+            *o = match d.output_index(y)? {
+                Some(i) => self.dual_vals[i].d[0],
+                None => 0.0,
+            };
+        }
+        Ok(())
+    }
+
+    /// Hessian-vector product `∇²y · v` of the recorded scalar output `y` (forward over reverse:
+    /// one tangent sweep along `v`, then the reverse sweep on dual numbers). Also returns the
+    /// gradient in `grad` when given.
+    pub fn hvp(
+        &mut self,
+        y: Var,
+        v: &[f64],
+        out: &mut [f64],
+        grad: Option<&mut [f64]>,
+    ) -> Result<(), TapeError> {
+        self.data.check()?;
+        self.check_inputs(v.len(), "hvp direction")?;
+        self.check_inputs(out.len(), "hvp output")?;
+        if let Some(g) = &grad {
+            self.check_inputs(g.len(), "gradient")?;
+        }
+        let d = &*self.data;
+        sweep::tangent_seed(d, v, &mut self.dual_vals);
+        sweep::forward(d, &mut self.dual_vals, &mut self.scratch)?;
+        self.dual_adj.clear();
+        self.dual_adj.resize(d.ops.len(), Dual::default());
+        if let Some(i) = d.output_index(y)? {
+            self.dual_adj[i] = Dual::constant(1.0);
+        }
+        sweep::reverse(d, &self.dual_vals, &mut self.dual_adj, &mut self.scratch)?;
+        for (o, &i) in out.iter_mut().zip(&d.inputs) {
+            *o = self.dual_adj[i as usize].d[0];
+        }
+        if let Some(g) = grad {
+            for (o, &i) in g.iter_mut().zip(&d.inputs) {
+                *o = self.dual_adj[i as usize].v;
+            }
+        }
+        Ok(())
+    }
+
+    /// Generic sweeps for the operators: a tangent sweep in `K` directions followed by a reverse
+    /// sweep on `Dual<K>` values seeded at `y`; writes `∇²y · V` (columns of `V` interleaved as
+    /// `V[i][k]`) into `out[i][k]`. Buffers are the caller's so chunked Hessians allocate nothing.
+    pub(crate) fn hessian_chunk<const K: usize>(
+        &mut self,
+        y: Var,
+        directions: &[[f64; K]],
+        vals: &mut Vec<Dual<K>>,
+        adj: &mut Vec<Dual<K>>,
+        out: &mut [[f64; K]],
+    ) -> Result<(), TapeError> {
+        self.data.check()?;
+        let d = &*self.data;
+        vals.clear();
+        vals.extend(d.vals.iter().map(|&v| Dual::constant(v)));
+        for (&i, dir) in d.inputs.iter().zip(directions) {
+            vals[i as usize].d = *dir;
+        }
+        sweep::forward(d, vals, &mut self.scratch)?;
+        adj.clear();
+        adj.resize(d.ops.len(), Dual::default());
+        if let Some(i) = d.output_index(y)? {
+            adj[i] = Dual::constant(1.0);
+        }
+        sweep::reverse(d, vals, adj, &mut self.scratch)?;
+        for (o, &i) in out.iter_mut().zip(&d.inputs) {
+            *o = adj[i as usize].d;
+        }
+        Ok(())
+    }
+}
+
+/// Records a rule node for `Var` inputs; used by `Var::apply_rule`.
+pub(crate) fn record_rule<R: Rule>(rule: &R, x: &[Var], y: &mut [Var]) -> Result<(), RuleError> {
+    crate::scalar::check_rule_shape(rule, x, y)?;
+    let xv: Vec<f64> = x.iter().map(|v| v.value).collect();
+    let mut yv = vec![0.0; y.len()];
+    let state = rule.primal(&xv, &mut yv)?;
+    if x.iter().all(|v| v.is_const()) {
+        for (o, &v) in y.iter_mut().zip(&yv) {
+            *o = Var::constant(v);
+        }
+        return Ok(());
+    }
+    let recorded = with_active(
+        |t| {
+            let inputs_start = t.node_inputs.len() as u32;
+            for &xi in x {
+                match t.operand(xi) {
+                    Some(i) => t.node_inputs.push(i),
+                    None => return false,
+                }
+            }
+            let node = t.nodes.len() as u32;
+            let first_out = t.ops.len() as u32;
+            for (o, &v) in y.iter_mut().zip(&yv) {
+                *o = t.push(Op::RuleOut, node, 0, v);
+            }
+            t.push(Op::Rule, node, 0, f64::NAN);
+            t.nodes.push(Node {
+                rule: Box::new(RuleNode {
+                    rule: rule.clone(),
+                    state,
+                }),
+                inputs_start,
+                n_inputs: x.len() as u32,
+                first_out,
+                n_outputs: y.len() as u32,
+            });
+            true
+        },
+        || false,
+    );
+    if !recorded {
+        for (o, &v) in y.iter_mut().zip(&yv) {
+            *o = Var::orphan(v);
+        }
+    }
+    Ok(())
+}

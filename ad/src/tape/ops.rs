@@ -1,0 +1,314 @@
+//! Arithmetic and elementary functions on [`Var`]: each records one tape entry.
+
+use core::iter::{Product, Sum};
+use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, Sub, SubAssign};
+
+use super::var::Var;
+use super::{Op, TapeError, record_rule, with_active};
+use crate::rule::{Rule, RuleError};
+use crate::scalar::Scalar;
+
+/// Records a unary entry `op(x)` with value `v` and immediate operand `b`.
+#[inline(always)]
+fn unary(x: Var, op: Op, b: u32, v: f64) -> Var {
+    if x.is_const() {
+        return Var::constant(v);
+    }
+    with_active(
+        |t| {
+            if x.generation != t.generation {
+                t.fail(TapeError::ForeignVariable {
+                    index: x.index,
+                    found: x.generation,
+                    expected: t.generation,
+                });
+                return Var::orphan(v);
+            }
+            t.push(op, x.index, b, v)
+        },
+        || Var::orphan(v),
+    )
+}
+
+/// Records `op(x, c)` with the constant `c` in the pool.
+#[inline(always)]
+fn with_const(x: Var, op: Op, c: f64, v: f64) -> Var {
+    if x.is_const() {
+        return Var::constant(v);
+    }
+    with_active(
+        |t| {
+            if x.generation != t.generation {
+                t.fail(TapeError::ForeignVariable {
+                    index: x.index,
+                    found: x.generation,
+                    expected: t.generation,
+                });
+                return Var::orphan(v);
+            }
+            let k = t.konst(c);
+            t.push(op, x.index, k, v)
+        },
+        || Var::orphan(v),
+    )
+}
+
+/// Records a binary entry `op(a, b)`; constants are materialised as `Const` entries.
+#[inline(always)]
+fn binary(a: Var, b: Var, op: Op, v: f64) -> Var {
+    if a.is_const() && b.is_const() {
+        return Var::constant(v);
+    }
+    with_active(
+        |t| match (t.operand(a), t.operand(b)) {
+            (Some(ia), Some(ib)) => t.push(op, ia, ib, v),
+            _ => Var::orphan(v),
+        },
+        || Var::orphan(v),
+    )
+}
+
+impl Neg for Var {
+    type Output = Var;
+    #[inline(always)]
+    fn neg(self) -> Var {
+        unary(self, Op::Neg, 0, -self.value)
+    }
+}
+
+impl Add for Var {
+    type Output = Var;
+    #[inline(always)]
+    fn add(self, o: Var) -> Var {
+        let v = self.value + o.value;
+        match (self.is_const(), o.is_const()) {
+            (false, false) => binary(self, o, Op::Add, v),
+            (false, true) => with_const(self, Op::AddC, o.value, v),
+            (true, _) => with_const(o, Op::AddC, self.value, v),
+        }
+    }
+}
+impl Sub for Var {
+    type Output = Var;
+    #[inline(always)]
+    fn sub(self, o: Var) -> Var {
+        let v = self.value - o.value;
+        match (self.is_const(), o.is_const()) {
+            (false, false) => binary(self, o, Op::Sub, v),
+            // a − c = a + (−c) exactly in IEEE arithmetic.
+            (false, true) => with_const(self, Op::AddC, -o.value, v),
+            (true, _) => with_const(o, Op::CSub, self.value, v),
+        }
+    }
+}
+impl Mul for Var {
+    type Output = Var;
+    #[inline(always)]
+    fn mul(self, o: Var) -> Var {
+        let v = self.value * o.value;
+        match (self.is_const(), o.is_const()) {
+            (false, false) => binary(self, o, Op::Mul, v),
+            (false, true) => with_const(self, Op::MulC, o.value, v),
+            (true, _) => with_const(o, Op::MulC, self.value, v),
+        }
+    }
+}
+impl Div for Var {
+    type Output = Var;
+    #[inline(always)]
+    fn div(self, o: Var) -> Var {
+        let v = self.value / o.value;
+        match (self.is_const(), o.is_const()) {
+            (false, false) => binary(self, o, Op::Div, v),
+            (false, true) => with_const(self, Op::DivC, o.value, v),
+            (true, _) => with_const(o, Op::CDiv, self.value, v),
+        }
+    }
+}
+impl Rem for Var {
+    type Output = Var;
+    #[inline(always)]
+    fn rem(self, o: Var) -> Var {
+        binary(self, o, Op::Rem, self.value % o.value)
+    }
+}
+
+impl Add<f64> for Var {
+    type Output = Var;
+    #[inline(always)]
+    fn add(self, c: f64) -> Var {
+        with_const(self, Op::AddC, c, self.value + c)
+    }
+}
+impl Sub<f64> for Var {
+    type Output = Var;
+    #[inline(always)]
+    fn sub(self, c: f64) -> Var {
+        with_const(self, Op::AddC, -c, self.value - c)
+    }
+}
+impl Mul<f64> for Var {
+    type Output = Var;
+    #[inline(always)]
+    fn mul(self, c: f64) -> Var {
+        with_const(self, Op::MulC, c, self.value * c)
+    }
+}
+impl Div<f64> for Var {
+    type Output = Var;
+    #[inline(always)]
+    fn div(self, c: f64) -> Var {
+        with_const(self, Op::DivC, c, self.value / c)
+    }
+}
+impl Add<Var> for f64 {
+    type Output = Var;
+    #[inline(always)]
+    fn add(self, x: Var) -> Var {
+        with_const(x, Op::AddC, self, self + x.value)
+    }
+}
+impl Sub<Var> for f64 {
+    type Output = Var;
+    #[inline(always)]
+    fn sub(self, x: Var) -> Var {
+        with_const(x, Op::CSub, self, self - x.value)
+    }
+}
+impl Mul<Var> for f64 {
+    type Output = Var;
+    #[inline(always)]
+    fn mul(self, x: Var) -> Var {
+        with_const(x, Op::MulC, self, self * x.value)
+    }
+}
+impl Div<Var> for f64 {
+    type Output = Var;
+    #[inline(always)]
+    fn div(self, x: Var) -> Var {
+        with_const(x, Op::CDiv, self, self / x.value)
+    }
+}
+
+macro_rules! assign_ops {
+    ($($tr:ident $m:ident $op:tt),*) => {$(
+        impl $tr for Var {
+            #[inline(always)]
+            fn $m(&mut self, o: Var) { *self = *self $op o; }
+        }
+        impl $tr<f64> for Var {
+            #[inline(always)]
+            fn $m(&mut self, o: f64) { *self = *self $op o; }
+        }
+    )*};
+}
+assign_ops!(AddAssign add_assign +, SubAssign sub_assign -, MulAssign mul_assign *, DivAssign div_assign /);
+
+impl Sum for Var {
+    fn sum<I: Iterator<Item = Var>>(iter: I) -> Var {
+        iter.fold(Var::constant(0.0), |a, b| a + b)
+    }
+}
+impl Product for Var {
+    fn product<I: Iterator<Item = Var>>(iter: I) -> Var {
+        iter.fold(Var::constant(1.0), |a, b| a * b)
+    }
+}
+
+macro_rules! unary_fns {
+    ($($name:ident => $op:ident),* $(,)?) => {$(
+        #[inline(always)]
+        fn $name(self) -> Var {
+            unary(self, Op::$op, 0, <f64 as Scalar>::$name(self.value))
+        }
+    )*};
+}
+
+impl Scalar for Var {
+    #[inline(always)]
+    fn value(&self) -> f64 {
+        self.value
+    }
+    #[inline(always)]
+    fn cst(v: f64) -> Self {
+        Var::constant(v)
+    }
+    #[inline(always)]
+    fn is_all_zero(&self) -> bool {
+        self.value == 0.0 && self.is_const()
+    }
+    #[inline(always)]
+    fn is_finite(&self) -> bool {
+        self.value.is_finite()
+    }
+
+    unary_fns! {
+        exp => Exp, exp2 => Exp2, exp_m1 => ExpM1, ln => Ln, ln_1p => Ln1p, log2 => Log2,
+        log10 => Log10, sqrt => Sqrt, cbrt => Cbrt, sin => Sin, cos => Cos, tan => Tan,
+        asin => Asin, acos => Acos, atan => Atan, sinh => Sinh, cosh => Cosh, tanh => Tanh,
+        asinh => Asinh, acosh => Acosh, atanh => Atanh, abs => Abs, erf => Erf, erfc => Erfc,
+        recip => Recip,
+    }
+
+    #[inline(always)]
+    fn powi(self, n: i32) -> Var {
+        match n {
+            0 => Var::constant(1.0),
+            1 => self,
+            _ => unary(self, Op::PowI, n as u32, self.value.powi(n)),
+        }
+    }
+    #[inline(always)]
+    fn powf(self, c: f64) -> Var {
+        if c == 0.0 {
+            return Var::constant(1.0);
+        }
+        with_const(self, Op::PowF, c, self.value.powf(c))
+    }
+    #[inline(always)]
+    fn pow(self, y: Var) -> Var {
+        if y.is_const() {
+            return self.powf(y.value);
+        }
+        binary(self, y, Op::Pow, self.value.powf(y.value))
+    }
+    #[inline(always)]
+    fn atan2(self, x: Var) -> Var {
+        binary(self, x, Op::Atan2, self.value.atan2(x.value))
+    }
+    #[inline(always)]
+    fn signum(self) -> Var {
+        Var::constant(crate::scalar::signum0(self.value))
+    }
+    #[inline(always)]
+    fn min(self, o: Var) -> Var {
+        binary(self, o, Op::Min, Scalar::min(self.value, o.value))
+    }
+    #[inline(always)]
+    fn max(self, o: Var) -> Var {
+        binary(self, o, Op::Max, Scalar::max(self.value, o.value))
+    }
+    #[inline(always)]
+    fn hypot(self, o: Var) -> Var {
+        binary(self, o, Op::Hypot, self.value.hypot(o.value))
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Var, b: Var) -> Var {
+        self * a + b
+    }
+
+    fn apply_rule<R: Rule>(rule: &R, x: &[Self], y: &mut [Self]) -> Result<(), RuleError> {
+        record_rule(rule, x, y)
+    }
+
+    fn apply_rule_with_state<R: Rule>(
+        _rule: &R,
+        _x: &[Self],
+        _y: &mut [Self],
+    ) -> Result<R::State, RuleError> {
+        Err(RuleError::Unsupported(
+            "returning the primal state from a tape variable (a dual number over `Var`); \
+             use forward over reverse through the tape instead",
+        ))
+    }
+}

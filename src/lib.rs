@@ -1,0 +1,2 @@
+//! tangent facade
+pub use tangent_ad as ad;
