@@ -113,9 +113,7 @@ pub fn ridders(
             fac *= SHRINK * SHRINK;
         }
         if level == 0 {
-            for c in 0..m {
-                out[c] = cur[0][c];
-            }
+            out[..m].copy_from_slice(&cur[0][..m]);
         }
         core::mem::swap(&mut prev, &mut cur);
         h /= SHRINK;

@@ -193,9 +193,9 @@ impl<const N: usize, T: Scalar> Div for Dual<N, T> {
     type Output = Self;
     #[inline(always)]
     fn div(self, o: Self) -> Self {
-        // d(a/b) = (da − (a/b) db) / b
+        // d(a/b) = (da − (a/b) db) / b; the value is a / b itself, bit-identical to `f64`.
         let inv = T::one() / o.v;
-        let v = self.v * inv;
+        let v = self.v / o.v;
         Self::chain2(self, o, v, inv, -v * inv)
     }
 }
@@ -269,7 +269,7 @@ impl<const N: usize, T: Scalar> Div<Dual<N, T>> for f64 {
     #[inline(always)]
     fn div(self, o: Dual<N, T>) -> Dual<N, T> {
         let inv = T::one() / o.v;
-        let v = inv * self;
+        let v = T::cst(self) / o.v;
         let dv = -v * inv;
         o.chain(v, dv)
     }
@@ -366,7 +366,7 @@ impl<const N: usize, T: Scalar> Scalar for Dual<N, T> {
         match n {
             0 => Self::constant(T::one()),
             1 => self,
-            2 => self.chain(self.v * self.v, self.v * 2.0),
+            2 => self.chain(self.v.powi(2), self.v * 2.0),
             _ => self.chain(self.v.powi(n), self.v.powi(n - 1) * f64::from(n)),
         }
     }
@@ -382,6 +382,10 @@ impl<const N: usize, T: Scalar> Scalar for Dual<N, T> {
         // d(x^y) = y x^(y−1) dx + x^y ln x dy; the ln x term is 0 at x = 0 (module docs).
         let v = self.v.pow(y.v);
         let dx = y.v * self.v.pow(y.v - 1.0);
+        if y.d.iter().all(|t| t.is_all_zero()) {
+            // Constant exponent: no `ln x` term (which is NaN for x < 0).
+            return self.chain(v, dx);
+        }
         let dy = if self.v.value() == 0.0 {
             T::zero()
         } else {

@@ -6,6 +6,7 @@ pub mod error;
 pub mod function;
 mod nalgebra_impls;
 pub mod operators;
+pub mod problems;
 pub mod rule;
 pub mod scalar;
 pub mod tape;

@@ -34,36 +34,6 @@ use crate::dual::Dual;
 use crate::scalar::Scalar;
 use crate::tape::Var;
 
-/// `self^y` with a differentiable exponent, as used by `ComplexField::powf`/`powc`.
-trait PowSelf: Scalar {
-    /// `self^y`.
-    fn pow_self(self, y: Self) -> Self;
-}
-
-impl<const N: usize, T: Scalar> PowSelf for Dual<N, T> {
-    #[inline]
-    fn pow_self(self, y: Self) -> Self {
-        // `Scalar::pow` adds the ∂/∂y term `x^y ln x · dy`; for a base x < 0 that is `NaN · 0 = NaN`
-        // even when the exponent carries no derivative. A constant exponent (the common
-        // `x.powf(convert(2.0))`) therefore goes through `Scalar::powf`, which is exact for it.
-        let y_is_constant = y.d.iter().all(Scalar::is_all_zero)
-            && Scalar::is_all_zero(&(y.v - T::cst(y.v.value())));
-        if y_is_constant {
-            Scalar::powf(self, y.value())
-        } else {
-            Scalar::pow(self, y)
-        }
-    }
-}
-
-impl PowSelf for Var {
-    #[inline]
-    fn pow_self(self, y: Self) -> Self {
-        // `Var::pow` already records a constant exponent as `powf`.
-        Scalar::pow(self, y)
-    }
-}
-
 /// `a %= b` (num-traits' `NumAssign`, required by simba's `Field`, needs `RemAssign`).
 macro_rules! impl_rem_assign {
     ([$($g:tt)*] $ty:ty) => {
@@ -297,10 +267,8 @@ macro_rules! impl_simba_base {
             }
             #[inline]
             fn from_superset_unchecked(element: &$ty) -> f32 {
-                // Rounding to the nearest f32 is the intended conversion.
-                #[allow(clippy::cast_possible_truncation)]
-                let v = Scalar::value(element) as f32;
-                v
+                // Rounds to the nearest f32, the intended conversion.
+                Scalar::value(element) as f32
             }
             #[inline]
             fn is_in_subset(_: &$ty) -> bool {
@@ -510,11 +478,11 @@ macro_rules! impl_real_field {
             }
             #[inline]
             fn powf(self, n: Self) -> Self {
-                PowSelf::pow_self(self, n)
+                Scalar::pow(self, n)
             }
             #[inline]
             fn powc(self, n: Self) -> Self {
-                PowSelf::pow_self(self, n)
+                Scalar::pow(self, n)
             }
             #[inline]
             fn cbrt(self) -> Self {

@@ -24,7 +24,7 @@ pub enum AutoPrep {
     /// Forward mode with eight directions.
     Forward8(ForwardPrep<8>),
     /// Reverse mode.
-    Reverse(ReversePrep),
+    Reverse(Box<ReversePrep>),
 }
 
 impl GradientBackend for Auto {
@@ -61,7 +61,9 @@ impl JacobianBackend for Auto {
         if x.len() <= 8 * f.output_len() {
             Forward::<8>.prepare_jacobian(f, x).map(AutoPrep::Forward8)
         } else {
-            Reverse.prepare_jacobian(f, x).map(AutoPrep::Reverse)
+            Reverse
+                .prepare_jacobian(f, x)
+                .map(|p| AutoPrep::Reverse(Box::new(p)))
         }
     }
 }
