@@ -138,16 +138,37 @@ impl ReversePrep {
         Ok(())
     }
 
-    fn prepared_scalar<F: ScalarFunction>(replay: bool, f: &F, x: &[f64]) -> Result<Self, AdError> {
+    /// Records at `x` and reserves the sweep buffers (adjoints always; tangents when
+    /// `tangents`), so that the first call through the prepared object allocates nothing.
+    fn prepared_scalar<F: ScalarFunction>(
+        replay: bool,
+        f: &F,
+        x: &[f64],
+        tangents: bool,
+    ) -> Result<Self, AdError> {
         let mut p = Self::new(replay, x.len(), 1);
         p.record(Target::<F, NoFn>::Scalar(f), x)?;
+        p.reserve(tangents);
         Ok(p)
     }
 
-    fn prepared_vector<F: VectorFunction>(replay: bool, f: &F, x: &[f64]) -> Result<Self, AdError> {
+    fn prepared_vector<F: VectorFunction>(
+        replay: bool,
+        f: &F,
+        x: &[f64],
+        tangents: bool,
+    ) -> Result<Self, AdError> {
         let mut p = Self::new(replay, x.len(), f.output_len());
         p.record(Target::<NoFn, F>::Vector(f), x)?;
+        p.reserve(tangents);
         Ok(p)
+    }
+
+    fn reserve(&mut self, tangents: bool) {
+        self.tape.reserve_adjoints();
+        if tangents {
+            self.tape.reserve_tangents();
+        }
     }
 }
 
@@ -156,19 +177,19 @@ macro_rules! reverse_backends {
         impl GradientBackend for $backend {
             type Prep = ReversePrep;
             fn prepare_gradient<F: ScalarFunction>(&self, f: &F, x: &[f64]) -> Result<ReversePrep, AdError> {
-                ReversePrep::prepared_scalar($replay, f, x)
+                ReversePrep::prepared_scalar($replay, f, x, false)
             }
         }
         impl HvpBackend for $backend {
             type Prep = ReversePrep;
             fn prepare_hvp<F: ScalarFunction>(&self, f: &F, x: &[f64]) -> Result<ReversePrep, AdError> {
-                ReversePrep::prepared_scalar($replay, f, x)
+                ReversePrep::prepared_scalar($replay, f, x, true)
             }
         }
         impl HessianBackend for $backend {
             type Prep = ReversePrep;
             fn prepare_hessian<F: ScalarFunction>(&self, f: &F, x: &[f64]) -> Result<ReversePrep, AdError> {
-                let mut p = ReversePrep::prepared_scalar($replay, f, x)?;
+                let mut p = ReversePrep::prepared_scalar($replay, f, x, false)?;
                 let n = x.len();
                 p.hess_dirs = vec![[0.0; HESSIAN_CHUNK]; n];
                 p.hess_out = vec![[0.0; HESSIAN_CHUNK]; n];
@@ -180,25 +201,25 @@ macro_rules! reverse_backends {
         impl JacobianBackend for $backend {
             type Prep = ReversePrep;
             fn prepare_jacobian<F: VectorFunction>(&self, f: &F, x: &[f64]) -> Result<ReversePrep, AdError> {
-                ReversePrep::prepared_vector($replay, f, x)
+                ReversePrep::prepared_vector($replay, f, x, false)
             }
         }
         impl JvpBackend for $backend {
             type Prep = ReversePrep;
             fn prepare_jvp<F: VectorFunction>(&self, f: &F, x: &[f64]) -> Result<ReversePrep, AdError> {
-                ReversePrep::prepared_vector($replay, f, x)
+                ReversePrep::prepared_vector($replay, f, x, true)
             }
         }
         impl VjpBackend for $backend {
             type Prep = ReversePrep;
             fn prepare_vjp<F: VectorFunction>(&self, f: &F, x: &[f64]) -> Result<ReversePrep, AdError> {
-                ReversePrep::prepared_vector($replay, f, x)
+                ReversePrep::prepared_vector($replay, f, x, false)
             }
         }
         impl DerivativeBackend for $backend {
             type Prep = ReversePrep;
             fn prepare_derivative<F: VectorFunction>(&self, f: &F, x: f64) -> Result<ReversePrep, AdError> {
-                ReversePrep::prepared_vector($replay, f, &[x])
+                ReversePrep::prepared_vector($replay, f, &[x], true)
             }
         }
     )*};

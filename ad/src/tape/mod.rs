@@ -494,6 +494,22 @@ impl Tape {
         out
     }
 
+    /// Reserves the reverse sweep's adjoint buffer for the current recording, so that the next
+    /// [`Tape::gradient`] or [`Tape::vjp`] does not allocate.
+    pub fn reserve_adjoints(&mut self) {
+        let n = self.data.ops.len();
+        self.adj.reserve(n.saturating_sub(self.adj.len()));
+    }
+
+    /// Reserves the tangent and second-order buffers for the current recording, so that the
+    /// next [`Tape::jvp`] or [`Tape::hvp`] does not allocate.
+    pub fn reserve_tangents(&mut self) {
+        let n = self.data.ops.len();
+        self.dual_vals
+            .reserve(n.saturating_sub(self.dual_vals.len()));
+        self.dual_adj.reserve(n.saturating_sub(self.dual_adj.len()));
+    }
+
     /// Number of recorded entries.
     pub fn len(&self) -> usize {
         self.data.ops.len()
