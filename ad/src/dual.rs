@@ -332,8 +332,8 @@ impl<const N: usize, T: Scalar> Scalar for Dual<N, T> {
     }
     #[inline(always)]
     fn exp_m1(self) -> Self {
-        let e = self.v.exp_m1();
-        self.chain(e, e + 1.0)
+        // d/dx (eˣ − 1) = eˣ, computed directly: `exp_m1(x) + 1` loses the digits for x ≪ 0.
+        self.chain(self.v.exp_m1(), self.v.exp())
     }
     #[inline(always)]
     fn ln(self) -> Self {
@@ -379,19 +379,26 @@ impl<const N: usize, T: Scalar> Scalar for Dual<N, T> {
     }
     #[inline(always)]
     fn pow(self, y: Self) -> Self {
-        // d(x^y) = y x^(y−1) dx + x^y ln x dy; the ln x term is 0 at x = 0 (module docs).
+        // d(x^y) = y x^(y−1) dx + x^y ln x dy; the ln x term is 0 at x = 0 (module docs). A side
+        // with no tangent contributes nothing (not `0 · ∞ = NaN`, e.g. `x^y ln x` for x < 0 or
+        // `y x^(y−1)` at x = 0).
         let v = self.v.pow(y.v);
-        let dx = y.v * self.v.pow(y.v - 1.0);
-        if y.d.iter().all(|t| t.is_all_zero()) {
-            // Constant exponent: no `ln x` term (which is NaN for x < 0).
-            return self.chain(v, dx);
-        }
-        let dy = if self.v.value() == 0.0 {
-            T::zero()
-        } else {
-            v * self.v.ln()
+        let x_moves = !self.d.iter().all(|t| t.is_all_zero());
+        let y_moves = !y.d.iter().all(|t| t.is_all_zero());
+        let dx = || y.v * self.v.pow(y.v - 1.0);
+        let dy = || {
+            if self.v.value() == 0.0 {
+                T::zero()
+            } else {
+                v * self.v.ln()
+            }
         };
-        Self::chain2(self, y, v, dx, dy)
+        match (x_moves, y_moves) {
+            (true, true) => Self::chain2(self, y, v, dx(), dy()),
+            (true, false) => self.chain(v, dx()),
+            (false, true) => y.chain(v, dy()),
+            (false, false) => Self::constant(v),
+        }
     }
     #[inline(always)]
     fn sin(self) -> Self {
@@ -423,17 +430,15 @@ impl<const N: usize, T: Scalar> Scalar for Dual<N, T> {
     }
     #[inline(always)]
     fn atan(self) -> Self {
-        self.chain(self.v.atan(), (self.v * self.v + 1.0).recip())
+        self.chain(self.v.atan(), deriv::atan_slope(self.v))
     }
     #[inline(always)]
     fn atan2(self, x: Self) -> Self {
-        // ∂/∂y = x / r², ∂/∂x = −y / r²; 0 at the origin (module docs).
-        let r2 = self.v * self.v + x.v * x.v;
         let v = self.v.atan2(x.v);
-        if r2.value() == 0.0 {
-            return Self::constant(v);
+        match deriv::atan2_partials(self.v, x.v) {
+            Some((dy, dx)) => Self::chain2(self, x, v, dy, dx),
+            None => Self::constant(v), // 0 at the origin (module docs)
         }
-        Self::chain2(self, x, v, x.v / r2, -self.v / r2)
     }
     #[inline(always)]
     fn sinh(self) -> Self {
@@ -446,15 +451,15 @@ impl<const N: usize, T: Scalar> Scalar for Dual<N, T> {
     #[inline(always)]
     fn tanh(self) -> Self {
         let t = self.v.tanh();
-        self.chain(t, T::one() - t * t)
+        self.chain(t, deriv::tanh_slope(self.v, t))
     }
     #[inline(always)]
     fn asinh(self) -> Self {
-        self.chain(self.v.asinh(), (self.v * self.v + 1.0).sqrt().recip())
+        self.chain(self.v.asinh(), deriv::asinh_slope(self.v))
     }
     #[inline(always)]
     fn acosh(self) -> Self {
-        self.chain(self.v.acosh(), (self.v * self.v - 1.0).sqrt().recip())
+        self.chain(self.v.acosh(), deriv::acosh_slope(self.v))
     }
     #[inline(always)]
     fn atanh(self) -> Self {

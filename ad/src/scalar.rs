@@ -25,7 +25,7 @@
 //! | `hypot(a, b)` | `a = b = 0` | 0 for both | midpoint, as `abs` |
 //! | `atan2(y, x)` | `x = y = 0` | 0 for both | the function is undefined there |
 //! | `pow(x, y)` (scalar exponent) | `x = 0` | ∂/∂y = 0 | limit of `x^y ln x` as `x → 0⁺` for `y > 0` |
-//! | `powf(x, c)`, `powi(x, n)` | `x = 0` | `c·x^(c−1)` evaluated in IEEE arithmetic (0 for `c > 1`, 1 for `c = 1`, +∞ for `c < 1`) | |
+//! | `powf(x, c)`, `powi(x, n)` | `x = 0` | `c·x^(c−1)` evaluated in IEEE arithmetic (0 for `c > 1`, 1 for `c = 1`, +∞ for `0 < c < 1`, −∞ for `c < 0` at +0) | |
 
 use core::fmt::{Debug, Display};
 use core::iter::{Product, Sum};
@@ -438,7 +438,60 @@ pub(crate) mod deriv {
     /// d/dx of `sqrt` given the result `y`; applied to a tangent `t`, with `t = 0 ⇒ 0`.
     #[inline(always)]
     pub(crate) fn sqrt_tangent<S: Scalar>(t: S, y: S) -> S {
-        if t.is_all_zero() { t } else { t / (y * 2.0) }
+        // |y|: sqrt(−0) = −0, and the derivative there is +∞ like at +0.
+        if t.is_all_zero() {
+            t
+        } else {
+            t / (y.abs() * 2.0)
+        }
+    }
+
+    /// Derivative of `tanh` at `x` with value `t`: `1 − t²` where that is accurate, `1/cosh²x`
+    /// where `t` is close to ±1 (`1 − t²` would lose every digit for large `|x|`).
+    #[inline(always)]
+    pub(crate) fn tanh_slope<S: Scalar>(x: S, t: S) -> S {
+        if t.value().abs() < 0.5 {
+            S::one() - t * t
+        } else {
+            let c = x.cosh();
+            (c * c).recip()
+        }
+    }
+
+    /// Derivative of `atan`: `1/(1 + x²)`, as `r²/(1 + r²)` with `r = 1/x` for `|x| > 1` so that
+    /// neither it nor its own derivative overflows or underflows early.
+    #[inline(always)]
+    pub(crate) fn atan_slope<S: Scalar>(x: S) -> S {
+        if x.value().abs() > 1.0 {
+            let r = x.recip();
+            let r2 = r * r;
+            r2 / (r2 + 1.0)
+        } else {
+            (x * x + 1.0).recip()
+        }
+    }
+
+    /// Derivative of `asinh`: `1/√(x² + 1)`, written with `hypot` so that `x²` cannot overflow.
+    #[inline(always)]
+    pub(crate) fn asinh_slope<S: Scalar>(x: S) -> S {
+        x.hypot(S::one()).recip()
+    }
+
+    /// Derivative of `acosh`: `1/√((x − 1)(x + 1))`, factored so that `x²` cannot overflow.
+    #[inline(always)]
+    pub(crate) fn acosh_slope<S: Scalar>(x: S) -> S {
+        ((x - 1.0).sqrt() * (x + 1.0).sqrt()).recip()
+    }
+
+    /// Partials `(∂/∂y, ∂/∂x)` of `atan2(y, x)` = `(x/r², −y/r²)` with `r = hypot(x, y)` (no
+    /// overflow of `x² + y²`); `None` at the origin (derivative 0 there, see the module docs).
+    #[inline(always)]
+    pub(crate) fn atan2_partials<S: Scalar>(y: S, x: S) -> Option<(S, S)> {
+        let r = y.hypot(x);
+        if r.value() == 0.0 {
+            return None;
+        }
+        Some(((x / r) / r, -(y / r) / r))
     }
 
     /// Tangent of `cbrt` given the result `y`, with `t = 0 ⇒ 0`.

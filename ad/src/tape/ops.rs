@@ -4,7 +4,7 @@ use core::iter::{Product, Sum};
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, Sub, SubAssign};
 
 use super::var::Var;
-use super::{Op, TapeError, record_rule, with_active};
+use super::{Op, active, record_rule};
 use crate::rule::{Rule, RuleError};
 use crate::scalar::Scalar;
 
@@ -14,20 +14,13 @@ fn unary(x: Var, op: Op, b: u32, v: f64) -> Var {
     if x.is_const() {
         return Var::constant(v);
     }
-    with_active(
-        |t| {
-            if x.generation != t.generation {
-                t.fail(TapeError::ForeignVariable {
-                    index: x.index,
-                    found: x.generation,
-                    expected: t.generation,
-                });
-                return Var::orphan(v);
-            }
-            t.push(op, x.index, b, v)
-        },
-        || Var::orphan(v),
-    )
+    let Some(t) = active() else {
+        return Var::orphan(v);
+    };
+    if x.generation != t.generation {
+        return t.foreign(x, v);
+    }
+    t.push(op, x.index, b, v)
 }
 
 /// Records `op(x, c)` with the constant `c` in the pool.
@@ -36,21 +29,14 @@ fn with_const(x: Var, op: Op, c: f64, v: f64) -> Var {
     if x.is_const() {
         return Var::constant(v);
     }
-    with_active(
-        |t| {
-            if x.generation != t.generation {
-                t.fail(TapeError::ForeignVariable {
-                    index: x.index,
-                    found: x.generation,
-                    expected: t.generation,
-                });
-                return Var::orphan(v);
-            }
-            let k = t.konst(c);
-            t.push(op, x.index, k, v)
-        },
-        || Var::orphan(v),
-    )
+    let Some(t) = active() else {
+        return Var::orphan(v);
+    };
+    if x.generation != t.generation {
+        return t.foreign(x, v);
+    }
+    let k = t.konst(c);
+    t.push(op, x.index, k, v)
 }
 
 /// Records a binary entry `op(a, b)`; constants are materialised as `Const` entries.
@@ -59,13 +45,23 @@ fn binary(a: Var, b: Var, op: Op, v: f64) -> Var {
     if a.is_const() && b.is_const() {
         return Var::constant(v);
     }
-    with_active(
-        |t| match (t.operand(a), t.operand(b)) {
-            (Some(ia), Some(ib)) => t.push(op, ia, ib, v),
-            _ => Var::orphan(v),
-        },
-        || Var::orphan(v),
-    )
+    let Some(t) = active() else {
+        return Var::orphan(v);
+    };
+    if !a.is_const() && !b.is_const() {
+        // The common case: two variables of this recording.
+        if a.generation != t.generation {
+            return t.foreign(a, v);
+        }
+        if b.generation != t.generation {
+            return t.foreign(b, v);
+        }
+        return t.push(op, a.index, b.index, v);
+    }
+    match (t.operand(a), t.operand(b)) {
+        (Some(ia), Some(ib)) => t.push(op, ia, ib, v),
+        _ => Var::orphan(v),
+    }
 }
 
 impl Neg for Var {
@@ -278,7 +274,25 @@ impl Scalar for Var {
     }
     #[inline(always)]
     fn signum(self) -> Var {
-        Var::constant(crate::scalar::signum0(self.value))
+        unary(self, Op::Signum, 0, crate::scalar::signum0(self.value))
+    }
+    // Piecewise constant: derivative 0, but recorded (not folded to constants) so that a replayed
+    // tape recomputes them at the new inputs.
+    #[inline(always)]
+    fn floor(self) -> Var {
+        unary(self, Op::Floor, 0, self.value.floor())
+    }
+    #[inline(always)]
+    fn ceil(self) -> Var {
+        unary(self, Op::Ceil, 0, self.value.ceil())
+    }
+    #[inline(always)]
+    fn round(self) -> Var {
+        unary(self, Op::Round, 0, self.value.round())
+    }
+    #[inline(always)]
+    fn trunc(self) -> Var {
+        unary(self, Op::Trunc, 0, self.value.trunc())
     }
     #[inline(always)]
     fn min(self, o: Var) -> Var {

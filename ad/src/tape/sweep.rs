@@ -66,6 +66,41 @@ pub(crate) struct Scratch {
     xbd: Vec<Dual<1>>,
 }
 
+/// A slice indexed without bounds checks inside the sweeps.
+///
+/// Invariant (established when the tape is recorded, checked by `debug_assert`): every operand
+/// index of entry `i` is `< i`, every constant index is `< consts.len()`, and the value and
+/// adjoint buffers have one element per entry. The sweeps only index with those numbers.
+struct Unchecked<'a, T>(&'a [T]);
+struct UncheckedMut<'a, T>(&'a mut [T]);
+
+impl<T> core::ops::Index<usize> for Unchecked<'_, T> {
+    type Output = T;
+    #[inline(always)]
+    fn index(&self, i: usize) -> &T {
+        debug_assert!(i < self.0.len());
+        // SAFETY: see the type's invariant.
+        unsafe { self.0.get_unchecked(i) }
+    }
+}
+impl<T> core::ops::Index<usize> for UncheckedMut<'_, T> {
+    type Output = T;
+    #[inline(always)]
+    fn index(&self, i: usize) -> &T {
+        debug_assert!(i < self.0.len());
+        // SAFETY: see `Unchecked`.
+        unsafe { self.0.get_unchecked(i) }
+    }
+}
+impl<T> core::ops::IndexMut<usize> for UncheckedMut<'_, T> {
+    #[inline(always)]
+    fn index_mut(&mut self, i: usize) -> &mut T {
+        debug_assert!(i < self.0.len());
+        // SAFETY: see `Unchecked`.
+        unsafe { self.0.get_unchecked_mut(i) }
+    }
+}
+
 fn node_inputs<'a>(node_inputs: &'a [u32], node: &Node) -> &'a [u32] {
     let s = node.inputs_start as usize;
     &node_inputs[s..s + node.n_inputs as usize]
@@ -77,8 +112,9 @@ fn rule_err(entry: usize) -> impl FnOnce(RuleError) -> TapeError {
 
 /// Evaluates one non-rule instruction from its operands' values.
 #[inline(always)]
-fn eval<T: Scalar>(inst: Inst, vals: &[T], consts: &[f64]) -> T {
+fn eval<T: Scalar>(inst: Inst, i: usize, vals: &[T], consts: &[f64]) -> T {
     let (a, b) = (inst.a as usize, inst.b as usize);
+    let (vals, consts) = (Unchecked(vals), Unchecked(consts));
     match inst.op {
         Op::Const => T::cst(consts[b]),
         Op::Add => vals[a] + vals[b],
@@ -124,8 +160,13 @@ fn eval<T: Scalar>(inst: Inst, vals: &[T], consts: &[f64]) -> T {
         Op::Hypot => vals[a].hypot(vals[b]),
         Op::Erf => vals[a].erf(),
         Op::Erfc => vals[a].erfc(),
-        // Values set elsewhere (inputs by the caller, rule outputs by their node).
-        Op::Input | Op::RuleOut | Op::Rule => T::zero(),
+        Op::Floor => vals[a].floor(),
+        Op::Ceil => vals[a].ceil(),
+        Op::Round => vals[a].round(),
+        Op::Trunc => vals[a].trunc(),
+        Op::Signum => vals[a].signum(),
+        // Values set elsewhere (inputs by the caller, rule outputs by their node): unchanged.
+        Op::Input | Op::RuleOut | Op::Rule => vals[i],
     }
 }
 
@@ -142,7 +183,6 @@ pub(crate) fn replay_f64(d: &mut TapeData, s: &mut Scratch) -> Result<(), TapeEr
     for i in 0..ops.len() {
         let inst = ops[i];
         match inst.op {
-            Op::Input | Op::RuleOut => {}
             Op::Rule => {
                 let node = &mut nodes[inst.a as usize];
                 s.x.clear();
@@ -152,7 +192,7 @@ pub(crate) fn replay_f64(d: &mut TapeData, s: &mut Scratch) -> Result<(), TapeEr
                     .replay(&s.x, &mut vals[o..o + m])
                     .map_err(rule_err(i))?;
             }
-            _ => vals[i] = eval(inst, vals, consts),
+            _ => vals[i] = eval(inst, i, vals, consts),
         }
     }
     Ok(())
@@ -177,7 +217,6 @@ pub(crate) fn forward<T: TapeScalar>(
     for i in 0..d.ops.len() {
         let inst = d.ops[i];
         match inst.op {
-            Op::Input | Op::RuleOut => {}
             Op::Rule => {
                 let node = &d.nodes[inst.a as usize];
                 let inputs = node_inputs(&d.node_inputs, node);
@@ -206,7 +245,7 @@ pub(crate) fn forward<T: TapeScalar>(
                     vals[o + r] = T::from_parts(d.vals[o + r], |t| dy[t * m + r]);
                 }
             }
-            _ => vals[i] = eval(inst, vals, &d.consts),
+            _ => vals[i] = eval(inst, i, vals, &d.consts),
         }
     }
     Ok(())
@@ -219,20 +258,35 @@ pub(crate) fn reverse<T: TapeScalar>(
     adj: &mut [T],
     s: &mut Scratch,
 ) -> Result<(), TapeError> {
-    let consts = &d.consts;
-    for i in (0..d.ops.len()).rev() {
-        let inst = d.ops[i];
+    let n = d.ops.len();
+    assert!(
+        vals.len() == n && adj.len() == n,
+        "sweep buffers sized to the tape"
+    );
+    let consts = Unchecked(&d.consts[..]);
+    let ops = Unchecked(&d.ops[..]);
+    for i in (0..n).rev() {
+        let inst = ops[i];
         if inst.op == Op::Rule {
             reverse_rule(d, i, vals, adj, s)?;
             continue;
         }
+        let (vals, mut adj) = (Unchecked(vals), UncheckedMut(&mut *adj));
         let g = adj[i];
         if g.is_all_zero() {
             continue;
         }
         let (a, b) = (inst.a as usize, inst.b as usize);
         match inst.op {
-            Op::Input | Op::Const | Op::RuleOut | Op::Rule => {}
+            Op::Input
+            | Op::Const
+            | Op::RuleOut
+            | Op::Rule
+            | Op::Floor
+            | Op::Ceil
+            | Op::Round
+            | Op::Trunc
+            | Op::Signum => {}
             Op::Add => {
                 adj[a] += g;
                 adj[b] += g;
@@ -267,7 +321,7 @@ pub(crate) fn reverse<T: TapeScalar>(
             }
             Op::Exp => adj[a] += g * vals[i],
             Op::Exp2 => adj[a] += g * vals[i] * LN_2,
-            Op::ExpM1 => adj[a] += g * (vals[i] + 1.0),
+            Op::ExpM1 => adj[a] += g * vals[a].exp(),
             Op::Ln => adj[a] += g / vals[a],
             Op::Ln1p => adj[a] += g / (vals[a] + 1.0),
             Op::Log2 => adj[a] += g / (vals[a] * LN_2),
@@ -312,32 +366,18 @@ pub(crate) fn reverse<T: TapeScalar>(
                 let x = vals[a];
                 adj[a] -= g / (T::one() - x * x).sqrt();
             }
-            Op::Atan => {
-                let x = vals[a];
-                adj[a] += g / (x * x + 1.0);
-            }
+            Op::Atan => adj[a] += g * deriv::atan_slope(vals[a]),
             Op::Atan2 => {
-                let (yy, xx) = (vals[a], vals[b]);
-                let r2 = yy * yy + xx * xx;
-                if r2.value() != 0.0 {
-                    adj[a] += g * xx / r2;
-                    adj[b] -= g * yy / r2;
+                if let Some((dy, dx)) = deriv::atan2_partials(vals[a], vals[b]) {
+                    adj[a] += g * dy;
+                    adj[b] += g * dx;
                 }
             }
             Op::Sinh => adj[a] += g * vals[a].cosh(),
             Op::Cosh => adj[a] += g * vals[a].sinh(),
-            Op::Tanh => {
-                let y = vals[i];
-                adj[a] += g * (T::one() - y * y);
-            }
-            Op::Asinh => {
-                let x = vals[a];
-                adj[a] += g / (x * x + 1.0).sqrt();
-            }
-            Op::Acosh => {
-                let x = vals[a];
-                adj[a] += g / (x * x - 1.0).sqrt();
-            }
+            Op::Tanh => adj[a] += g * deriv::tanh_slope(vals[a], vals[i]),
+            Op::Asinh => adj[a] += g * deriv::asinh_slope(vals[a]),
+            Op::Acosh => adj[a] += g * deriv::acosh_slope(vals[a]),
             Op::Atanh => {
                 let x = vals[a];
                 adj[a] += g / (T::one() - x * x);
