@@ -88,3 +88,120 @@ impl ScalarFunction for ChainedMapSum {
         y.iter().copied().sum()
     }
 }
+
+/// P3: the 2-D Brusselator on an `N × N` periodic grid (SciML's `bruss_2d`), `2N²` states.
+///
+/// With `x_i = (i−1)/(N−1)`, `dx = 1/(N−1)` and parameters `p = (A, B, α)` (reference
+/// `(3.4, 1, 10)`):
+///
+/// ```text
+/// u̇ = α/dx² · Δu + B + u²v − (A + 1) u + f(x, y, t)
+/// v̇ = α/dx² · Δv + A u − u²v
+/// ```
+///
+/// with the periodic five-point Laplacian `Δ` and the forcing `f = 5` inside the disc
+/// `(x − 0.3)² + (y − 0.6)² ≤ 0.1²` for `t ≥ 1.1`, else 0. State ordering: `(i, j, c) ↦
+/// i + N j + N² c` (`c = 0` for `u`, `1` for `v`), as Julia's column-major `vec(u)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Brusselator2D {
+    /// Grid points per side.
+    pub n: usize,
+}
+
+impl Brusselator2D {
+    /// The reference parameters `(A, B, α) = (3.4, 1, 10)`.
+    pub const PARAMS: [f64; 3] = [3.4, 1.0, 10.0];
+    /// The time at which the forcing switches on.
+    pub const FORCING_ON: f64 = 1.1;
+    /// The end of the reference time span `[0, 11.5]`.
+    pub const T_END: f64 = 11.5;
+
+    /// Number of states `2N²`.
+    pub fn len(&self) -> usize {
+        2 * self.n * self.n
+    }
+
+    /// `true` for an empty grid.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    fn coordinate(&self, i: usize) -> f64 {
+        if self.n <= 1 {
+            0.0
+        } else {
+            i as f64 / (self.n - 1) as f64
+        }
+    }
+
+    /// The initial state `u = 22 (y(1−y))^{3/2}`, `v = 27 (x(1−x))^{3/2}`.
+    pub fn initial_state(&self) -> Vec<f64> {
+        let n = self.n;
+        let mut u0 = vec![0.0; self.len()];
+        for j in 0..n {
+            for i in 0..n {
+                let (x, y) = (self.coordinate(i), self.coordinate(j));
+                u0[i + n * j] = 22.0 * (y * (1.0 - y)).powf(1.5);
+                u0[i + n * j + n * n] = 27.0 * (x * (1.0 - x)).powf(1.5);
+            }
+        }
+        u0
+    }
+
+    /// The right-hand side at time `t` (`u.len() == du.len() == 2N²`, `p = (A, B, α)`).
+    pub fn rhs<S: Scalar>(&self, t: f64, u: &[S], p: &[S], du: &mut [S]) {
+        let n = self.n;
+        if n == 0 {
+            return;
+        }
+        let nn = n * n;
+        let (a, b) = (p[0], p[1]);
+        let dx = if n > 1 { 1.0 / (n - 1) as f64 } else { 1.0 };
+        let alpha = p[2] / (dx * dx);
+        let forcing_on = t >= Self::FORCING_ON;
+        for j in 0..n {
+            let (jm, jp) = ((j + n - 1) % n, (j + 1) % n);
+            for i in 0..n {
+                let (im, ip) = ((i + n - 1) % n, (i + 1) % n);
+                let k = i + n * j;
+                let (uk, vk) = (u[k], u[k + nn]);
+                let lap_u =
+                    u[im + n * j] + u[ip + n * j] + u[i + n * jp] + u[i + n * jm] - uk * 4.0;
+                let lap_v = u[im + n * j + nn]
+                    + u[ip + n * j + nn]
+                    + u[i + n * jp + nn]
+                    + u[i + n * jm + nn]
+                    - vk * 4.0;
+                let (x, y) = (self.coordinate(i), self.coordinate(j));
+                let f = if forcing_on && (x - 0.3).powi(2) + (y - 0.6).powi(2) <= 0.01 {
+                    5.0
+                } else {
+                    0.0
+                };
+                let uuv = uk * uk * vk;
+                du[k] = alpha * lap_u + b + uuv - (a + 1.0) * uk + f;
+                du[k + nn] = alpha * lap_v + a * uk - uuv;
+            }
+        }
+    }
+}
+
+/// P3's right-hand side at a fixed time and the reference parameters, as a function of the state
+/// (the Jacobian the stiff solvers need).
+#[derive(Clone, Copy, Debug)]
+pub struct BrusselatorState {
+    /// The problem.
+    pub problem: Brusselator2D,
+    /// The time.
+    pub t: f64,
+}
+
+impl VectorFunction for BrusselatorState {
+    fn output_len(&self) -> usize {
+        self.problem.len()
+    }
+    fn eval<S: Scalar>(&self, u: &[S], du: &mut [S]) {
+        let p = Brusselator2D::PARAMS.map(S::cst);
+        self.problem.rhs(self.t, u, &p, du);
+    }
+}
