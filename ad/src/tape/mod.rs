@@ -13,10 +13,13 @@
 //!
 //! # Memory
 //!
-//! One tape entry is a 12-byte instruction (`u8` opcode, two `u32` operands) plus its 8-byte value:
-//! **20 bytes per recorded operation**, unary or binary; the reverse sweep adds an 8-byte adjoint
-//! per entry. A constant operand costs 8 more bytes (once per occurrence in the pool); a rule
-//! node stores its input indices (4 bytes each) and a boxed copy of the rule and its state.
+//! One tape entry holds the instruction (`u8` opcode, two `u32` operands), its value and its two
+//! local partials: **40 bytes per recorded operation**, unary or binary (a unary entry keeps its
+//! constant in the unused partial slot, so there is no constant pool). Storing the partials at
+//! recording time makes the reverse sweep a stream without opcode dispatch, and one array of
+//! entries makes recording one bounds check and one write per operation; the reverse sweep adds
+//! an 8-byte adjoint per entry. A rule node stores its input indices (4 bytes each) and a boxed
+//! copy of the rule and its state.
 //!
 //! # Sweeps
 //!
@@ -48,6 +51,7 @@
 //! assert!((tape.value(y).unwrap() - (0.5 * 1f64.sin() + 0.5f64.exp())).abs() < 1e-15);
 //! ```
 
+mod local;
 mod ops;
 mod sweep;
 mod var;
@@ -106,18 +110,22 @@ pub enum TapeError {
 }
 
 /// Opcodes of the tape's instruction set. `a`, `b` are operand entry indices unless noted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// Ordered by arity (nullary, unary, binary) so that the reverse sweep tells them apart with one
+/// comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
 pub(crate) enum Op {
+    // --- nullary ---
     /// Independent variable (value set from the inputs).
     Input,
     /// Constant `consts[b]` (materialised operand of a binary op).
     Const,
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Rem,
+    /// Output of rule node `a` (its value is written by the node's `Rule` entry).
+    RuleOut,
+    /// Rule node `a`; placed after its outputs.
+    Rule,
+    // --- unary (operand `a`; `b` is a constant index or immediate) ---
     /// `a + consts[b]`.
     AddC,
     /// `consts[b] − a`.
@@ -143,15 +151,12 @@ pub(crate) enum Op {
     PowI,
     /// `a^consts[b]`.
     PowF,
-    Pow,
     Sin,
     Cos,
     Tan,
     Asin,
     Acos,
     Atan,
-    /// `atan2(a, b)` (`a` is y).
-    Atan2,
     Sinh,
     Cosh,
     Tanh,
@@ -159,9 +164,6 @@ pub(crate) enum Op {
     Acosh,
     Atanh,
     Abs,
-    Min,
-    Max,
-    Hypot,
     Erf,
     Erfc,
     /// Piecewise-constant functions (derivative 0), recorded so that replay recomputes them.
@@ -170,22 +172,48 @@ pub(crate) enum Op {
     Round,
     Trunc,
     Signum,
-    /// Output of rule node `a` (its value is written by the node's `Rule` entry).
-    RuleOut,
-    /// Rule node `a`; placed after its outputs.
-    Rule,
+    // --- binary (operands `a`, `b`) ---
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    Pow,
+    /// `atan2(a, b)` (`a` is y).
+    Atan2,
+    Min,
+    Max,
+    Hypot,
 }
 
-/// One instruction: 12 bytes.
+impl Op {
+    /// First unary opcode.
+    pub(crate) const FIRST_UNARY: Op = Op::AddC;
+    /// First binary opcode.
+    pub(crate) const FIRST_BINARY: Op = Op::Add;
+}
+
+/// One tape entry: the instruction (opcode, operand indices), its value and its local
+/// partials. 40 bytes.
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
-pub(crate) struct Inst {
-    pub(crate) op: Op,
+pub(crate) struct Entry {
+    /// The value.
+    pub(crate) value: f64,
+    /// `∂/∂a`.
+    pub(crate) pa: f64,
+    /// `∂/∂b` for a binary entry; the constant of a unary entry (`c` of `x + c`, `n` of `x^n`)
+    /// or the value of a `Const`.
+    pub(crate) pb: f64,
+    /// First operand (entry index), or the node index of a rule entry.
     pub(crate) a: u32,
+    /// Second operand (entry index) of a binary entry; the immediate `n` of `PowI`.
     pub(crate) b: u32,
+    /// The opcode.
+    pub(crate) op: Op,
 }
 
-const _: () = assert!(core::mem::size_of::<Inst>() == 12);
+const _: () = assert!(core::mem::size_of::<Entry>() == 40);
 
 /// Largest number of entries (two indices are reserved as markers).
 pub(crate) const MAX_ENTRIES: usize = (u32::MAX - 2) as usize;
@@ -248,9 +276,9 @@ impl<R: Rule> TapeRule for RuleNode<R> {
 
 /// The recorded program.
 pub(crate) struct TapeData {
-    pub(crate) ops: Vec<Inst>,
-    pub(crate) vals: Vec<f64>,
-    pub(crate) consts: Vec<f64>,
+    /// The recorded program with values and local partials (computed when recording, refreshed
+    /// by replay). A unary entry's `pb` slot holds its constant, so there is no constant pool.
+    pub(crate) entries: Vec<Entry>,
     /// Entry index of each input, in the order the inputs were created.
     pub(crate) inputs: Vec<u32>,
     pub(crate) nodes: Vec<Node>,
@@ -280,9 +308,7 @@ thread_local! {
 impl TapeData {
     fn new() -> Self {
         Self {
-            ops: Vec::new(),
-            vals: Vec::new(),
-            consts: Vec::new(),
+            entries: Vec::new(),
             inputs: Vec::new(),
             nodes: Vec::new(),
             node_inputs: Vec::new(),
@@ -292,9 +318,7 @@ impl TapeData {
     }
 
     fn clear(&mut self) {
-        self.ops.clear();
-        self.vals.clear();
-        self.consts.clear();
+        self.entries.clear();
         self.inputs.clear();
         self.nodes.clear();
         self.node_inputs.clear();
@@ -321,25 +345,42 @@ impl TapeData {
         }
     }
 
-    /// Appends an entry; returns its variable.
+    /// Appends an entry with value `v` and local partials `pa`, `pb` (for a unary entry, `pb` is
+    /// its constant); returns its variable.
     #[inline(always)]
-    pub(crate) fn push(&mut self, op: Op, a: u32, b: u32, v: f64) -> Var {
-        let idx = self.ops.len();
-        if idx >= MAX_ENTRIES {
-            self.fail(TapeError::TooLarge(idx));
+    pub(crate) fn push(&mut self, op: Op, a: u32, b: u32, v: f64, pa: f64, pb: f64) -> Var {
+        let idx = self.entries.len();
+        if idx == self.entries.capacity() && !self.grow() {
             return Var::orphan(v);
         }
-        self.ops.push(Inst { op, a, b });
-        self.vals.push(v);
+        // SAFETY: `idx < capacity` (checked above, `grow` reserves when needed): the slot just
+        // past the end is written before the length is raised over it.
+        unsafe {
+            self.entries.as_mut_ptr().add(idx).write(Entry {
+                value: v,
+                pa,
+                pb,
+                a,
+                b,
+                op,
+            });
+            self.entries.set_len(idx + 1);
+        }
         Var::on_tape(v, idx as u32, self.generation)
     }
 
-    /// Index of `c` in the constant pool (appended).
-    #[inline(always)]
-    pub(crate) fn konst(&mut self, c: f64) -> u32 {
-        let k = self.consts.len() as u32;
-        self.consts.push(c);
-        k
+    /// Makes room for more entries (doubling); `false` (and the tape poisoned) past
+    /// [`MAX_ENTRIES`].
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) -> bool {
+        let len = self.entries.len();
+        if len >= MAX_ENTRIES {
+            self.fail(TapeError::TooLarge(len));
+            return false;
+        }
+        self.entries.reserve(len.max(1024).min(MAX_ENTRIES - len));
+        true
     }
 
     /// The entry index of `x` on this tape, materialising constants; `None` (and the tape
@@ -347,8 +388,7 @@ impl TapeData {
     #[inline(always)]
     pub(crate) fn operand(&mut self, x: Var) -> Option<u32> {
         if x.is_const() {
-            let k = self.konst(x.value);
-            return Some(self.push(Op::Const, 0, k, x.value).index);
+            return Some(self.push(Op::Const, 0, 0, x.value, 0.0, x.value).index);
         }
         if x.generation != self.generation {
             self.fail(TapeError::ForeignVariable {
@@ -373,7 +413,7 @@ impl TapeData {
         if y.is_const() {
             return Ok(None);
         }
-        if y.generation != self.generation || y.index as usize >= self.ops.len() {
+        if y.generation != self.generation || y.index as usize >= self.entries.len() {
             return Err(TapeError::ForeignVariable {
                 index: y.index,
                 found: y.generation,
@@ -423,9 +463,8 @@ impl Default for Tape {
 impl core::fmt::Debug for Tape {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Tape")
-            .field("entries", &self.data.ops.len())
+            .field("entries", &self.data.entries.len())
             .field("inputs", &self.data.inputs.len())
-            .field("constants", &self.data.consts.len())
             .field("rule_nodes", &self.data.nodes.len())
             .field("generation", &self.data.generation)
             .finish()
@@ -445,7 +484,7 @@ impl Recording<'_> {
         // SAFETY: `data` points into the tape this guard borrows uniquely; no other reference to
         // it is alive during this call (see `with_active`).
         let t = unsafe { &mut *self.data };
-        let var = t.push(Op::Input, 0, 0, v);
+        let var = t.push(Op::Input, 0, 0, v, 0.0, 0.0);
         t.inputs.push(var.index);
         var
     }
@@ -516,14 +555,14 @@ impl Tape {
     /// Reserves the reverse sweep's adjoint buffer for the current recording, so that the next
     /// [`Tape::gradient`] or [`Tape::vjp`] does not allocate.
     pub fn reserve_adjoints(&mut self) {
-        let n = self.data.ops.len();
+        let n = self.data.entries.len();
         self.adj.reserve(n.saturating_sub(self.adj.len()));
     }
 
     /// Reserves the tangent and second-order buffers for the current recording, so that the
     /// next [`Tape::jvp`] or [`Tape::hvp`] does not allocate.
     pub fn reserve_tangents(&mut self) {
-        let n = self.data.ops.len();
+        let n = self.data.entries.len();
         self.dual_vals
             .reserve(n.saturating_sub(self.dual_vals.len()));
         self.dual_adj.reserve(n.saturating_sub(self.dual_adj.len()));
@@ -531,12 +570,12 @@ impl Tape {
 
     /// Number of recorded entries.
     pub fn len(&self) -> usize {
-        self.data.ops.len()
+        self.data.entries.len()
     }
 
     /// `true` when nothing is recorded.
     pub fn is_empty(&self) -> bool {
-        self.data.ops.is_empty()
+        self.data.entries.is_empty()
     }
 
     /// Number of independent variables of the recording.
@@ -553,9 +592,7 @@ impl Tape {
     /// rule objects and their states not included).
     pub fn bytes(&self) -> usize {
         let d = &self.data;
-        d.ops.len() * core::mem::size_of::<Inst>()
-            + d.vals.len() * 8
-            + d.consts.len() * 8
+        d.entries.len() * core::mem::size_of::<Entry>()
             + d.inputs.len() * 4
             + d.node_inputs.len() * 4
             + d.nodes.len() * core::mem::size_of::<Node>()
@@ -570,7 +607,7 @@ impl Tape {
     pub fn value(&self, y: Var) -> Result<f64, TapeError> {
         self.data.check()?;
         Ok(match self.data.output_index(y)? {
-            Some(i) => self.data.vals[i],
+            Some(i) => self.data.entries[i].value,
             None => y.value,
         })
     }
@@ -580,13 +617,13 @@ impl Tape {
     /// values (no value-dependent branches); rule nodes re-run their primal.
     pub fn replay(&mut self, x: &[f64]) -> Result<(), TapeError> {
         self.data.check()?;
-        if self.data.ops.is_empty() {
+        if self.data.entries.is_empty() {
             return Err(TapeError::Empty);
         }
         self.check_inputs(x.len(), "replay inputs")?;
         let d = &mut *self.data;
         for (&i, &xi) in d.inputs.iter().zip(x) {
-            d.vals[i as usize] = xi;
+            d.entries[i as usize].value = xi;
         }
         sweep::replay_f64(d, &mut self.scratch)
     }
@@ -621,7 +658,7 @@ impl Tape {
         }
         self.check_inputs(xbar.len(), "input adjoints")?;
         let d = &*self.data;
-        let n = d.ops.len();
+        let n = d.entries.len();
         self.adj.clear();
         self.adj.resize(n, 0.0);
         for (&y, &w) in ys.iter().zip(ybar) {
@@ -629,7 +666,7 @@ impl Tape {
                 self.adj[i] += w;
             }
         }
-        sweep::reverse(d, &d.vals, &mut self.adj, &mut self.scratch)?;
+        sweep::reverse_f64(d, &mut self.adj, &mut self.scratch)?;
         for (g, &i) in xbar.iter_mut().zip(&d.inputs) {
             *g = self.adj[i as usize];
         }
@@ -680,11 +717,11 @@ impl Tape {
         sweep::tangent_seed(d, v, &mut self.dual_vals);
         sweep::forward(d, &mut self.dual_vals, &mut self.scratch)?;
         self.dual_adj.clear();
-        self.dual_adj.resize(d.ops.len(), Dual::default());
+        self.dual_adj.resize(d.entries.len(), Dual::default());
         if let Some(i) = d.output_index(y)? {
             self.dual_adj[i] = Dual::constant(1.0);
         }
-        sweep::reverse(d, &self.dual_vals, &mut self.dual_adj, &mut self.scratch)?;
+        sweep::reverse_dual(d, &self.dual_vals, &mut self.dual_adj, &mut self.scratch)?;
         for (o, &i) in out.iter_mut().zip(&d.inputs) {
             *o = self.dual_adj[i as usize].d[0];
         }
@@ -710,17 +747,17 @@ impl Tape {
         self.data.check()?;
         let d = &*self.data;
         vals.clear();
-        vals.extend(d.vals.iter().map(|&v| Dual::constant(v)));
+        vals.extend(d.entries.iter().map(|e| Dual::constant(e.value)));
         for (&i, dir) in d.inputs.iter().zip(directions) {
             vals[i as usize].d = *dir;
         }
         sweep::forward(d, vals, &mut self.scratch)?;
         adj.clear();
-        adj.resize(d.ops.len(), Dual::default());
+        adj.resize(d.entries.len(), Dual::default());
         if let Some(i) = d.output_index(y)? {
             adj[i] = Dual::constant(1.0);
         }
-        sweep::reverse(d, vals, adj, &mut self.scratch)?;
+        sweep::reverse_dual(d, vals, adj, &mut self.scratch)?;
         for (o, &i) in out.iter_mut().zip(&d.inputs) {
             *o = adj[i as usize].d;
         }
@@ -751,11 +788,11 @@ pub(crate) fn record_rule<R: Rule>(rule: &R, x: &[Var], y: &mut [Var]) -> Result
                 }
             }
             let node = t.nodes.len() as u32;
-            let first_out = t.ops.len() as u32;
+            let first_out = t.entries.len() as u32;
             for (o, &v) in y.iter_mut().zip(&yv) {
-                *o = t.push(Op::RuleOut, node, 0, v);
+                *o = t.push(Op::RuleOut, node, 0, v, 0.0, 0.0);
             }
-            t.push(Op::Rule, node, 0, f64::NAN);
+            t.push(Op::Rule, node, 0, f64::NAN, 0.0, 0.0);
             t.nodes.push(Node {
                 rule: Box::new(RuleNode {
                     rule: rule.clone(),

@@ -3,14 +3,17 @@
 use core::iter::{Product, Sum};
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, Sub, SubAssign};
 
+use super::local::local;
 use super::var::Var;
 use super::{Op, active, record_rule};
 use crate::rule::{Rule, RuleError};
 use crate::scalar::Scalar;
 
-/// Records a unary entry `op(x)` with value `v` and immediate operand `b`.
+/// Records a unary entry `op(x)` with immediate operand `b` and constant `c` (see
+/// [`local`]), computing its value and partial from the one table of formulas.
 #[inline(always)]
-fn unary(x: Var, op: Op, b: u32, v: f64) -> Var {
+fn unary(x: Var, op: Op, b: u32, c: f64) -> Var {
+    let (v, pa, _) = local::<f64>(op, x.value, 0.0, c);
     if x.is_const() {
         return Var::constant(v);
     }
@@ -20,12 +23,13 @@ fn unary(x: Var, op: Op, b: u32, v: f64) -> Var {
     if x.generation != t.generation {
         return t.foreign(x, v);
     }
-    t.push(op, x.index, b, v)
+    t.push(op, x.index, b, v, pa, c)
 }
 
-/// Records `op(x, c)` with the constant `c` in the pool.
+/// Records `op(x, c)` with the constant `c` (kept in the entry's unused partial slot).
 #[inline(always)]
-fn with_const(x: Var, op: Op, c: f64, v: f64) -> Var {
+fn with_const(x: Var, op: Op, c: f64) -> Var {
+    let (v, pa, _) = local::<f64>(op, x.value, 0.0, c);
     if x.is_const() {
         return Var::constant(v);
     }
@@ -35,13 +39,13 @@ fn with_const(x: Var, op: Op, c: f64, v: f64) -> Var {
     if x.generation != t.generation {
         return t.foreign(x, v);
     }
-    let k = t.konst(c);
-    t.push(op, x.index, k, v)
+    t.push(op, x.index, 0, v, pa, c)
 }
 
-/// Records a binary entry `op(a, b)`; constants are materialised as `Const` entries.
+/// Records a binary entry `op(a, b)`; a constant operand is materialised as a `Const` entry.
 #[inline(always)]
-fn binary(a: Var, b: Var, op: Op, v: f64) -> Var {
+fn binary(a: Var, b: Var, op: Op) -> Var {
+    let (v, pa, pb) = local::<f64>(op, a.value, b.value, 0.0);
     if a.is_const() && b.is_const() {
         return Var::constant(v);
     }
@@ -56,10 +60,10 @@ fn binary(a: Var, b: Var, op: Op, v: f64) -> Var {
         if b.generation != t.generation {
             return t.foreign(b, v);
         }
-        return t.push(op, a.index, b.index, v);
+        return t.push(op, a.index, b.index, v, pa, pb);
     }
     match (t.operand(a), t.operand(b)) {
-        (Some(ia), Some(ib)) => t.push(op, ia, ib, v),
+        (Some(ia), Some(ib)) => t.push(op, ia, ib, v, pa, pb),
         _ => Var::orphan(v),
     }
 }
@@ -68,7 +72,7 @@ impl Neg for Var {
     type Output = Var;
     #[inline(always)]
     fn neg(self) -> Var {
-        unary(self, Op::Neg, 0, -self.value)
+        unary(self, Op::Neg, 0, 0.0)
     }
 }
 
@@ -76,11 +80,10 @@ impl Add for Var {
     type Output = Var;
     #[inline(always)]
     fn add(self, o: Var) -> Var {
-        let v = self.value + o.value;
         match (self.is_const(), o.is_const()) {
-            (false, false) => binary(self, o, Op::Add, v),
-            (false, true) => with_const(self, Op::AddC, o.value, v),
-            (true, _) => with_const(o, Op::AddC, self.value, v),
+            (false, false) => binary(self, o, Op::Add),
+            (false, true) => with_const(self, Op::AddC, o.value),
+            (true, _) => with_const(o, Op::AddC, self.value),
         }
     }
 }
@@ -88,12 +91,11 @@ impl Sub for Var {
     type Output = Var;
     #[inline(always)]
     fn sub(self, o: Var) -> Var {
-        let v = self.value - o.value;
         match (self.is_const(), o.is_const()) {
-            (false, false) => binary(self, o, Op::Sub, v),
+            (false, false) => binary(self, o, Op::Sub),
             // a − c = a + (−c) exactly in IEEE arithmetic.
-            (false, true) => with_const(self, Op::AddC, -o.value, v),
-            (true, _) => with_const(o, Op::CSub, self.value, v),
+            (false, true) => with_const(self, Op::AddC, -o.value),
+            (true, _) => with_const(o, Op::CSub, self.value),
         }
     }
 }
@@ -101,11 +103,10 @@ impl Mul for Var {
     type Output = Var;
     #[inline(always)]
     fn mul(self, o: Var) -> Var {
-        let v = self.value * o.value;
         match (self.is_const(), o.is_const()) {
-            (false, false) => binary(self, o, Op::Mul, v),
-            (false, true) => with_const(self, Op::MulC, o.value, v),
-            (true, _) => with_const(o, Op::MulC, self.value, v),
+            (false, false) => binary(self, o, Op::Mul),
+            (false, true) => with_const(self, Op::MulC, o.value),
+            (true, _) => with_const(o, Op::MulC, self.value),
         }
     }
 }
@@ -113,11 +114,10 @@ impl Div for Var {
     type Output = Var;
     #[inline(always)]
     fn div(self, o: Var) -> Var {
-        let v = self.value / o.value;
         match (self.is_const(), o.is_const()) {
-            (false, false) => binary(self, o, Op::Div, v),
-            (false, true) => with_const(self, Op::DivC, o.value, v),
-            (true, _) => with_const(o, Op::CDiv, self.value, v),
+            (false, false) => binary(self, o, Op::Div),
+            (false, true) => with_const(self, Op::DivC, o.value),
+            (true, _) => with_const(o, Op::CDiv, self.value),
         }
     }
 }
@@ -125,7 +125,7 @@ impl Rem for Var {
     type Output = Var;
     #[inline(always)]
     fn rem(self, o: Var) -> Var {
-        binary(self, o, Op::Rem, self.value % o.value)
+        binary(self, o, Op::Rem)
     }
 }
 
@@ -133,56 +133,56 @@ impl Add<f64> for Var {
     type Output = Var;
     #[inline(always)]
     fn add(self, c: f64) -> Var {
-        with_const(self, Op::AddC, c, self.value + c)
+        with_const(self, Op::AddC, c)
     }
 }
 impl Sub<f64> for Var {
     type Output = Var;
     #[inline(always)]
     fn sub(self, c: f64) -> Var {
-        with_const(self, Op::AddC, -c, self.value - c)
+        with_const(self, Op::AddC, -c)
     }
 }
 impl Mul<f64> for Var {
     type Output = Var;
     #[inline(always)]
     fn mul(self, c: f64) -> Var {
-        with_const(self, Op::MulC, c, self.value * c)
+        with_const(self, Op::MulC, c)
     }
 }
 impl Div<f64> for Var {
     type Output = Var;
     #[inline(always)]
     fn div(self, c: f64) -> Var {
-        with_const(self, Op::DivC, c, self.value / c)
+        with_const(self, Op::DivC, c)
     }
 }
 impl Add<Var> for f64 {
     type Output = Var;
     #[inline(always)]
     fn add(self, x: Var) -> Var {
-        with_const(x, Op::AddC, self, self + x.value)
+        with_const(x, Op::AddC, self)
     }
 }
 impl Sub<Var> for f64 {
     type Output = Var;
     #[inline(always)]
     fn sub(self, x: Var) -> Var {
-        with_const(x, Op::CSub, self, self - x.value)
+        with_const(x, Op::CSub, self)
     }
 }
 impl Mul<Var> for f64 {
     type Output = Var;
     #[inline(always)]
     fn mul(self, x: Var) -> Var {
-        with_const(x, Op::MulC, self, self * x.value)
+        with_const(x, Op::MulC, self)
     }
 }
 impl Div<Var> for f64 {
     type Output = Var;
     #[inline(always)]
     fn div(self, x: Var) -> Var {
-        with_const(x, Op::CDiv, self, self / x.value)
+        with_const(x, Op::CDiv, self)
     }
 }
 
@@ -215,7 +215,7 @@ macro_rules! unary_fns {
     ($($name:ident => $op:ident),* $(,)?) => {$(
         #[inline(always)]
         fn $name(self) -> Var {
-            unary(self, Op::$op, 0, <f64 as Scalar>::$name(self.value))
+            unary(self, Op::$op, 0, 0.0)
         }
     )*};
 }
@@ -251,7 +251,7 @@ impl Scalar for Var {
         match n {
             0 => Var::constant(1.0),
             1 => self,
-            _ => unary(self, Op::PowI, n as u32, self.value.powi(n)),
+            _ => unary(self, Op::PowI, n as u32, f64::from(n)),
         }
     }
     #[inline(always)]
@@ -259,52 +259,52 @@ impl Scalar for Var {
         if c == 0.0 {
             return Var::constant(1.0);
         }
-        with_const(self, Op::PowF, c, self.value.powf(c))
+        with_const(self, Op::PowF, c)
     }
     #[inline(always)]
     fn pow(self, y: Var) -> Var {
         if y.is_const() {
             return self.powf(y.value);
         }
-        binary(self, y, Op::Pow, self.value.powf(y.value))
+        binary(self, y, Op::Pow)
     }
     #[inline(always)]
     fn atan2(self, x: Var) -> Var {
-        binary(self, x, Op::Atan2, self.value.atan2(x.value))
+        binary(self, x, Op::Atan2)
     }
     #[inline(always)]
     fn signum(self) -> Var {
-        unary(self, Op::Signum, 0, crate::scalar::signum0(self.value))
+        unary(self, Op::Signum, 0, 0.0)
     }
     // Piecewise constant: derivative 0, but recorded (not folded to constants) so that a replayed
     // tape recomputes them at the new inputs.
     #[inline(always)]
     fn floor(self) -> Var {
-        unary(self, Op::Floor, 0, self.value.floor())
+        unary(self, Op::Floor, 0, 0.0)
     }
     #[inline(always)]
     fn ceil(self) -> Var {
-        unary(self, Op::Ceil, 0, self.value.ceil())
+        unary(self, Op::Ceil, 0, 0.0)
     }
     #[inline(always)]
     fn round(self) -> Var {
-        unary(self, Op::Round, 0, self.value.round())
+        unary(self, Op::Round, 0, 0.0)
     }
     #[inline(always)]
     fn trunc(self) -> Var {
-        unary(self, Op::Trunc, 0, self.value.trunc())
+        unary(self, Op::Trunc, 0, 0.0)
     }
     #[inline(always)]
     fn min(self, o: Var) -> Var {
-        binary(self, o, Op::Min, Scalar::min(self.value, o.value))
+        binary(self, o, Op::Min)
     }
     #[inline(always)]
     fn max(self, o: Var) -> Var {
-        binary(self, o, Op::Max, Scalar::max(self.value, o.value))
+        binary(self, o, Op::Max)
     }
     #[inline(always)]
     fn hypot(self, o: Var) -> Var {
-        binary(self, o, Op::Hypot, self.value.hypot(o.value))
+        binary(self, o, Op::Hypot)
     }
     #[inline(always)]
     fn mul_add(self, a: Var, b: Var) -> Var {

@@ -4,13 +4,11 @@
 //! `T = Dual<K>` the forward sweep propagates `K` tangents and the reverse sweep, run on those
 //! values, is forward-over-reverse: its adjoints' partials are Hessian-vector products.
 
-use super::{Inst, Node, Op, TapeData, TapeError};
+use super::local::local;
+use super::{Node, Op, TapeData, TapeError};
 use crate::dual::Dual;
 use crate::rule::RuleError;
-use crate::scalar::{Scalar, deriv};
-
-const LN_2: f64 = core::f64::consts::LN_2;
-const LN_10: f64 = core::f64::consts::LN_10;
+use crate::scalar::Scalar;
 
 mod sealed {
     pub trait Sealed {}
@@ -69,8 +67,7 @@ pub(crate) struct Scratch {
 /// A slice indexed without bounds checks inside the sweeps.
 ///
 /// Invariant (established when the tape is recorded, checked by `debug_assert`): every operand
-/// index of entry `i` is `< i`, every constant index is `< consts.len()`, and the value and
-/// adjoint buffers have one element per entry. The sweeps only index with those numbers.
+/// index of entry `i` is `< i`, and the value and adjoint buffers have one element per entry. The sweeps only index with those numbers.
 struct Unchecked<'a, T>(&'a [T]);
 struct UncheckedMut<'a, T>(&'a mut [T]);
 
@@ -110,89 +107,50 @@ fn rule_err(entry: usize) -> impl FnOnce(RuleError) -> TapeError {
     move |source| TapeError::Rule { entry, source }
 }
 
-/// Evaluates one non-rule instruction from its operands' values.
-#[inline(always)]
-fn eval<T: Scalar>(inst: Inst, i: usize, vals: &[T], consts: &[f64]) -> T {
-    let (a, b) = (inst.a as usize, inst.b as usize);
-    let (vals, consts) = (Unchecked(vals), Unchecked(consts));
-    match inst.op {
-        Op::Const => T::cst(consts[b]),
-        Op::Add => vals[a] + vals[b],
-        Op::Sub => vals[a] - vals[b],
-        Op::Mul => vals[a] * vals[b],
-        Op::Div => vals[a] / vals[b],
-        Op::Rem => vals[a] % vals[b],
-        Op::AddC => vals[a] + consts[b],
-        Op::CSub => T::cst(consts[b]) - vals[a],
-        Op::MulC => vals[a] * consts[b],
-        Op::DivC => vals[a] / consts[b],
-        Op::CDiv => T::cst(consts[b]) / vals[a],
-        Op::Neg => -vals[a],
-        Op::Exp => vals[a].exp(),
-        Op::Exp2 => vals[a].exp2(),
-        Op::ExpM1 => vals[a].exp_m1(),
-        Op::Ln => vals[a].ln(),
-        Op::Ln1p => vals[a].ln_1p(),
-        Op::Log2 => vals[a].log2(),
-        Op::Log10 => vals[a].log10(),
-        Op::Sqrt => vals[a].sqrt(),
-        Op::Cbrt => vals[a].cbrt(),
-        Op::Recip => vals[a].recip(),
-        Op::PowI => vals[a].powi(inst.b as i32),
-        Op::PowF => vals[a].powf(consts[b]),
-        Op::Pow => vals[a].pow(vals[b]),
-        Op::Sin => vals[a].sin(),
-        Op::Cos => vals[a].cos(),
-        Op::Tan => vals[a].tan(),
-        Op::Asin => vals[a].asin(),
-        Op::Acos => vals[a].acos(),
-        Op::Atan => vals[a].atan(),
-        Op::Atan2 => vals[a].atan2(vals[b]),
-        Op::Sinh => vals[a].sinh(),
-        Op::Cosh => vals[a].cosh(),
-        Op::Tanh => vals[a].tanh(),
-        Op::Asinh => vals[a].asinh(),
-        Op::Acosh => vals[a].acosh(),
-        Op::Atanh => vals[a].atanh(),
-        Op::Abs => vals[a].abs(),
-        Op::Min => vals[a].min(vals[b]),
-        Op::Max => vals[a].max(vals[b]),
-        Op::Hypot => vals[a].hypot(vals[b]),
-        Op::Erf => vals[a].erf(),
-        Op::Erfc => vals[a].erfc(),
-        Op::Floor => vals[a].floor(),
-        Op::Ceil => vals[a].ceil(),
-        Op::Round => vals[a].round(),
-        Op::Trunc => vals[a].trunc(),
-        Op::Signum => vals[a].signum(),
-        // Values set elsewhere (inputs by the caller, rule outputs by their node): unchanged.
-        Op::Input | Op::RuleOut | Op::Rule => vals[i],
-    }
-}
-
-/// Re-evaluates the tape in place at the input values already written into `d.vals`.
+/// Re-evaluates the tape in place at the input values already written into the input entries,
+/// and refreshes the local partials for the next reverse sweep.
 pub(crate) fn replay_f64(d: &mut TapeData, s: &mut Scratch) -> Result<(), TapeError> {
     let TapeData {
-        ops,
-        vals,
-        consts,
+        entries,
         nodes,
         node_inputs: ni,
         ..
     } = d;
-    for i in 0..ops.len() {
-        let inst = ops[i];
-        match inst.op {
+    for i in 0..entries.len() {
+        let e = entries[i];
+        match e.op {
+            // A constant's value is in its `pb` slot; inputs are set by the caller.
+            Op::Input | Op::RuleOut | Op::Const => {}
             Op::Rule => {
-                let node = &mut nodes[inst.a as usize];
+                let node = &mut nodes[e.a as usize];
                 s.x.clear();
-                s.x.extend(node_inputs(ni, node).iter().map(|&j| vals[j as usize]));
+                s.x.extend(
+                    node_inputs(ni, node)
+                        .iter()
+                        .map(|&j| entries[j as usize].value),
+                );
                 let (o, m) = (node.first_out as usize, node.n_outputs as usize);
-                node.rule
-                    .replay(&s.x, &mut vals[o..o + m])
-                    .map_err(rule_err(i))?;
+                s.y.clear();
+                s.y.resize(m, 0.0);
+                node.rule.replay(&s.x, &mut s.y).map_err(rule_err(i))?;
+                for (r, &y) in s.y.iter().enumerate() {
+                    entries[o + r].value = y;
+                }
             }
-            _ => vals[i] = eval(inst, i, vals, consts),
+            op => {
+                let es = Unchecked(&entries[..]);
+                let x = es[e.a as usize].value;
+                let (value, pa, pb) = if op >= Op::FIRST_BINARY {
+                    local::<f64>(op, x, es[e.b as usize].value, 0.0)
+                } else {
+                    let (v, pa, _) = local::<f64>(op, x, 0.0, e.pb);
+                    (v, pa, e.pb)
+                };
+                let slot = &mut entries[i];
+                slot.value = value;
+                slot.pa = pa;
+                slot.pb = pb;
+            }
         }
     }
     Ok(())
@@ -201,33 +159,44 @@ pub(crate) fn replay_f64(d: &mut TapeData, s: &mut Scratch) -> Result<(), TapeEr
 /// Sets `vals` to the tape's values with tangent `v` on the inputs.
 pub(crate) fn tangent_seed(d: &TapeData, v: &[f64], vals: &mut Vec<Dual<1>>) {
     vals.clear();
-    vals.extend(d.vals.iter().map(|&x| Dual::constant(x)));
+    vals.extend(d.entries.iter().map(|e| Dual::constant(e.value)));
     for (&i, &vi) in d.inputs.iter().zip(v) {
         vals[i as usize].d[0] = vi;
     }
 }
 
-/// Tangent sweep: re-evaluates the tape on `T` values (inputs already seeded in `vals`); rule
-/// nodes apply their jvp at the recorded state.
+/// `p · t`, with a zero tangent staying zero even where the partial is infinite.
+#[inline(always)]
+fn scaled(p: f64, t: f64) -> f64 {
+    if t == 0.0 { 0.0 } else { p * t }
+}
+
+/// Tangent sweep: re-evaluates the tape on `T` values (inputs already seeded in `vals`) by the
+/// chain rule on the `f64` local partials; rule nodes apply their jvp at the recorded state.
 pub(crate) fn forward<T: TapeScalar>(
     d: &TapeData,
     vals: &mut [T],
     s: &mut Scratch,
 ) -> Result<(), TapeError> {
-    for i in 0..d.ops.len() {
-        let inst = d.ops[i];
-        match inst.op {
+    let n = d.entries.len();
+    assert!(vals.len() == n, "tangent buffer has one slot per entry");
+    for i in 0..n {
+        let e = d.entries[i];
+        match e.op {
+            Op::Input | Op::RuleOut => {}
+            Op::Const => vals[i] = T::cst(e.pb),
             Op::Rule => {
-                let node = &d.nodes[inst.a as usize];
+                let node = &d.nodes[e.a as usize];
                 let inputs = node_inputs(&d.node_inputs, node);
-                let (o, m, n, k) = (
+                let (o, m, k) = (
                     node.first_out as usize,
                     node.n_outputs as usize,
-                    inputs.len(),
                     T::TANGENTS,
                 );
                 s.x.clear();
-                s.x.extend(inputs.iter().map(|&j| d.vals[j as usize]));
+                s.x.extend(inputs.iter().map(|&j| d.entries[j as usize].value));
+                s.y.clear();
+                s.y.extend(d.entries[o..o + m].iter().map(|e| e.value));
                 s.dx.clear();
                 for t in 0..k {
                     s.dx.extend(inputs.iter().map(|&j| vals[j as usize].tangent(t)));
@@ -236,186 +205,118 @@ pub(crate) fn forward<T: TapeScalar>(
                 s.dy.resize(m * k, 0.0);
                 if k > 0 {
                     node.rule
-                        .jvp(&s.x, &d.vals[o..o + m], &s.dx, &mut s.dy)
+                        .jvp(&s.x, &s.y, &s.dx, &mut s.dy)
                         .map_err(rule_err(i))?;
                 }
-                debug_assert_eq!(n * k, s.dx.len());
                 for r in 0..m {
                     let dy = &s.dy;
-                    vals[o + r] = T::from_parts(d.vals[o + r], |t| dy[t * m + r]);
+                    vals[o + r] = T::from_parts(s.y[r], |t| dy[t * m + r]);
                 }
             }
-            _ => vals[i] = eval(inst, i, vals, &d.consts),
+            op => {
+                let v = Unchecked(&vals[..]);
+                let xa = v[e.a as usize];
+                let value = if op >= Op::FIRST_BINARY {
+                    let xb = v[e.b as usize];
+                    let (val, pa, pb) = local::<f64>(op, xa.value(), xb.value(), 0.0);
+                    T::from_parts(val, |t| {
+                        scaled(pa, xa.tangent(t)) + scaled(pb, xb.tangent(t))
+                    })
+                } else {
+                    let (val, pa, _) = local::<f64>(op, xa.value(), 0.0, e.pb);
+                    T::from_parts(val, |t| scaled(pa, xa.tangent(t)))
+                };
+                vals[i] = value;
+            }
         }
     }
     Ok(())
 }
 
-/// Reverse sweep: accumulates `adj` (seeded at the outputs) back to every entry.
-pub(crate) fn reverse<T: TapeScalar>(
+/// Reverse sweep on `f64`: accumulates `adj` (seeded at the outputs) back to every entry using
+/// the local partials stored at recording (or refreshed by replay) — a stream without opcode
+/// dispatch. Zero adjoints are skipped, so an infinite partial never meets a zero.
+pub(crate) fn reverse_f64(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Result<(), TapeError> {
+    let n = d.entries.len();
+    assert!(adj.len() == n, "adjoint buffer has one slot per entry");
+    let es = Unchecked(&d.entries[..]);
+    for i in (0..n).rev() {
+        let e = &es[i];
+        if e.op < Op::FIRST_UNARY {
+            if e.op == Op::Rule {
+                reverse_rule(d, i, Values::Entries(&d.entries), adj, s)?;
+            }
+            continue;
+        }
+        let mut adj = UncheckedMut(&mut *adj);
+        let g = adj[i];
+        if g == 0.0 {
+            continue;
+        }
+        adj[e.a as usize] += g * e.pa;
+        if e.op >= Op::FIRST_BINARY {
+            adj[e.b as usize] += g * e.pb;
+        }
+    }
+    Ok(())
+}
+
+/// Reverse sweep on dual numbers (forward over reverse): the partials are recomputed from the
+/// dual values by the same formulas, so their tangents carry the second-order terms.
+pub(crate) fn reverse_dual<T: TapeScalar>(
     d: &TapeData,
     vals: &[T],
     adj: &mut [T],
     s: &mut Scratch,
 ) -> Result<(), TapeError> {
-    let n = d.ops.len();
+    let n = d.entries.len();
     assert!(
         vals.len() == n && adj.len() == n,
         "sweep buffers sized to the tape"
     );
-    let consts = Unchecked(&d.consts[..]);
-    let ops = Unchecked(&d.ops[..]);
+    let es = Unchecked(&d.entries[..]);
     for i in (0..n).rev() {
-        let inst = ops[i];
-        if inst.op == Op::Rule {
-            reverse_rule(d, i, vals, adj, s)?;
+        let e = es[i];
+        if e.op < Op::FIRST_UNARY {
+            if e.op == Op::Rule {
+                reverse_rule(d, i, Values::Scalars(vals), adj, s)?;
+            }
             continue;
         }
-        let (vals, mut adj) = (Unchecked(vals), UncheckedMut(&mut *adj));
+        let (v, mut adj) = (Unchecked(vals), UncheckedMut(&mut *adj));
         let g = adj[i];
         if g.is_all_zero() {
             continue;
         }
-        let (a, b) = (inst.a as usize, inst.b as usize);
-        match inst.op {
-            Op::Input
-            | Op::Const
-            | Op::RuleOut
-            | Op::Rule
-            | Op::Floor
-            | Op::Ceil
-            | Op::Round
-            | Op::Trunc
-            | Op::Signum => {}
-            Op::Add => {
-                adj[a] += g;
-                adj[b] += g;
-            }
-            Op::Sub => {
-                adj[a] += g;
-                adj[b] -= g;
-            }
-            Op::Mul => {
-                let (va, vb) = (vals[a], vals[b]);
-                adj[a] += g * vb;
-                adj[b] += g * va;
-            }
-            Op::Div => {
-                let inv = vals[b].recip();
-                let y = vals[i];
-                adj[a] += g * inv;
-                adj[b] -= g * y * inv;
-            }
-            Op::Rem => {
-                let q = (vals[a] / vals[b]).trunc();
-                adj[a] += g;
-                adj[b] -= g * q;
-            }
-            Op::AddC => adj[a] += g,
-            Op::CSub | Op::Neg => adj[a] -= g,
-            Op::MulC => adj[a] += g * consts[b],
-            Op::DivC => adj[a] += g / consts[b],
-            Op::CDiv => {
-                let y = vals[i];
-                adj[a] -= g * y / vals[a];
-            }
-            Op::Exp => adj[a] += g * vals[i],
-            Op::Exp2 => adj[a] += g * vals[i] * LN_2,
-            Op::ExpM1 => adj[a] += g * vals[a].exp(),
-            Op::Ln => adj[a] += g / vals[a],
-            Op::Ln1p => adj[a] += g / (vals[a] + 1.0),
-            Op::Log2 => adj[a] += g / (vals[a] * LN_2),
-            Op::Log10 => adj[a] += g / (vals[a] * LN_10),
-            Op::Sqrt => adj[a] += deriv::sqrt_tangent(g, vals[i]),
-            Op::Cbrt => adj[a] += deriv::cbrt_tangent(g, vals[i]),
-            Op::Recip => {
-                let y = vals[i];
-                adj[a] -= g * y * y;
-            }
-            Op::PowI => {
-                let n = inst.b as i32;
-                let x = vals[a];
-                adj[a] += if n == 2 {
-                    g * x * 2.0
-                } else {
-                    g * x.powi(n - 1) * f64::from(n)
-                };
-            }
-            Op::PowF => {
-                let c = consts[b];
-                adj[a] += g * vals[a].powf(c - 1.0) * c;
-            }
-            Op::Pow => {
-                let (x, p, y) = (vals[a], vals[b], vals[i]);
-                adj[a] += g * p * x.pow(p - 1.0);
-                if x.value() != 0.0 {
-                    adj[b] += g * y * x.ln();
-                }
-            }
-            Op::Sin => adj[a] += g * vals[a].cos(),
-            Op::Cos => adj[a] -= g * vals[a].sin(),
-            Op::Tan => {
-                let y = vals[i];
-                adj[a] += g * (y * y + 1.0);
-            }
-            Op::Asin => {
-                let x = vals[a];
-                adj[a] += g / (T::one() - x * x).sqrt();
-            }
-            Op::Acos => {
-                let x = vals[a];
-                adj[a] -= g / (T::one() - x * x).sqrt();
-            }
-            Op::Atan => adj[a] += g * deriv::atan_slope(vals[a]),
-            Op::Atan2 => {
-                if let Some((dy, dx)) = deriv::atan2_partials(vals[a], vals[b]) {
-                    adj[a] += g * dy;
-                    adj[b] += g * dx;
-                }
-            }
-            Op::Sinh => adj[a] += g * vals[a].cosh(),
-            Op::Cosh => adj[a] += g * vals[a].sinh(),
-            Op::Tanh => adj[a] += g * deriv::tanh_slope(vals[a], vals[i]),
-            Op::Asinh => adj[a] += g * deriv::asinh_slope(vals[a]),
-            Op::Acosh => adj[a] += g * deriv::acosh_slope(vals[a]),
-            Op::Atanh => {
-                let x = vals[a];
-                adj[a] += g / (T::one() - x * x);
-            }
-            Op::Abs => adj[a] += g * deriv::abs_slope(vals[a].value()),
-            Op::Min | Op::Max => {
-                let (va, vb) = (vals[a].value(), vals[b].value());
-                let (wa, wb) = if inst.op == Op::Min {
-                    deriv::min_weights(va, vb)
-                } else {
-                    deriv::max_weights(va, vb)
-                };
-                if wa != 0.0 {
-                    adj[a] += g * wa;
-                }
-                if wb != 0.0 {
-                    adj[b] += g * wb;
-                }
-            }
-            Op::Hypot => {
-                let h = vals[i];
-                if h.value() != 0.0 {
-                    let (x, y) = (vals[a], vals[b]);
-                    adj[a] += g * x / h;
-                    adj[b] += g * y / h;
-                }
-            }
-            Op::Erf => {
-                let x = vals[a];
-                adj[a] += g * (-(x * x)).exp() * deriv::FRAC_2_SQRT_PI;
-            }
-            Op::Erfc => {
-                let x = vals[a];
-                adj[a] -= g * (-(x * x)).exp() * deriv::FRAC_2_SQRT_PI;
-            }
+        let (a, b) = (e.a as usize, e.b as usize);
+        if e.op >= Op::FIRST_BINARY {
+            let (_, pa, pb) = local::<T>(e.op, v[a], v[b], 0.0);
+            adj[a] += g * pa;
+            adj[b] += g * pb;
+        } else {
+            let (_, pa, _) = local::<T>(e.op, v[a], T::zero(), e.pb);
+            adj[a] += g * pa;
         }
     }
     Ok(())
+}
+
+/// Where a reverse sweep reads the primal (and tangent) values of rule nodes' inputs and outputs.
+enum Values<'a, T> {
+    /// The `f64` values stored in the tape's entries.
+    Entries(&'a [super::Entry]),
+    /// A separate buffer (the dual values of forward over reverse).
+    Scalars(&'a [T]),
+}
+
+impl<T: TapeScalar> Values<'_, T> {
+    #[inline]
+    fn get(&self, i: usize) -> T {
+        match self {
+            Values::Entries(e) => T::cst(e[i].value),
+            Values::Scalars(v) => v[i],
+        }
+    }
 }
 
 /// Pulls the adjoints of a rule node's outputs back to its inputs through the rule's vjp (once
@@ -423,11 +324,11 @@ pub(crate) fn reverse<T: TapeScalar>(
 fn reverse_rule<T: TapeScalar>(
     d: &TapeData,
     i: usize,
-    vals: &[T],
+    vals: Values<'_, T>,
     adj: &mut [T],
     s: &mut Scratch,
 ) -> Result<(), TapeError> {
-    let node = &d.nodes[d.ops[i].a as usize];
+    let node = &d.nodes[d.entries[i].a as usize];
     let inputs = node_inputs(&d.node_inputs, node);
     let (o, m, n) = (
         node.first_out as usize,
@@ -439,9 +340,9 @@ fn reverse_rule<T: TapeScalar>(
     }
     if T::TANGENTS == 0 {
         s.x.clear();
-        s.x.extend(inputs.iter().map(|&j| vals[j as usize].value()));
+        s.x.extend(inputs.iter().map(|&j| vals.get(j as usize).value()));
         s.y.clear();
-        s.y.extend(vals[o..o + m].iter().map(|v| v.value()));
+        s.y.extend((o..o + m).map(|j| vals.get(j).value()));
         s.dy.clear();
         s.dy.extend(adj[o..o + m].iter().map(|v| v.value()));
         s.dx.clear();
@@ -461,9 +362,9 @@ fn reverse_rule<T: TapeScalar>(
     for t in 0..k {
         let lane = |v: &T| Dual::new(v.value(), [v.tangent(t)]);
         s.xd.clear();
-        s.xd.extend(inputs.iter().map(|&j| lane(&vals[j as usize])));
+        s.xd.extend(inputs.iter().map(|&j| lane(&vals.get(j as usize))));
         s.yd.clear();
-        s.yd.extend(vals[o..o + m].iter().map(lane));
+        s.yd.extend((o..o + m).map(|j| lane(&vals.get(j))));
         s.ybd.clear();
         s.ybd.extend(adj[o..o + m].iter().map(lane));
         s.xbd.clear();
