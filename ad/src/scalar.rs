@@ -446,15 +446,17 @@ pub(crate) mod deriv {
         }
     }
 
-    /// Derivative of `tanh` at `x` with value `t`: `1 − t²` where that is accurate, `1/cosh²x`
-    /// where `t` is close to ±1 (`1 − t²` would lose every digit for large `|x|`).
+    /// Derivative of `tanh` at `x` with value `t`: `1 − t²` where that is accurate (`|t| < ½`),
+    /// else `sech²x = 4e/(1 + e)²` with `e = exp(−2|x|)`: `1 − t²` would lose every digit for
+    /// large `|x|`, and `1/cosh²x` overflows (and its own derivative becomes `0·∞`) past 355.
     #[inline(always)]
     pub(crate) fn tanh_slope<S: Scalar>(x: S, t: S) -> S {
         if t.value().abs() < 0.5 {
             S::one() - t * t
         } else {
-            let c = x.cosh();
-            (c * c).recip()
+            let e = (x.abs() * -2.0).exp();
+            let d = e + 1.0;
+            e * 4.0 / (d * d)
         }
     }
 
