@@ -447,6 +447,8 @@ pub struct Tape {
     data: Box<TapeData>,
     /// Adjoint buffer reused by the sweeps.
     adj: Vec<f64>,
+    /// `true` when every element of `adj` is zero (after a completed sweep).
+    adj_clean: bool,
     /// Scratch for rule nodes in sweeps.
     scratch: sweep::Scratch,
     /// Buffers for forward-over-reverse sweeps (`Dual<1>`).
@@ -522,6 +524,7 @@ impl Tape {
         Self {
             data: Box::new(TapeData::new()),
             adj: Vec::new(),
+            adj_clean: true,
             scratch: sweep::Scratch::default(),
             dual_vals: Vec::new(),
             dual_adj: Vec::new(),
@@ -659,8 +662,16 @@ impl Tape {
         self.check_inputs(xbar.len(), "input adjoints")?;
         let d = &*self.data;
         let n = d.entries.len();
-        self.adj.clear();
+        // The sweep leaves the adjoint buffer all zero (it clears each entry once used), so it
+        // is zeroed here only when it grows or after a failed sweep — no pass over memory.
+        if !self.adj_clean {
+            self.adj.clear();
+        }
         self.adj.resize(n, 0.0);
+        self.adj_clean = false;
+        for &y in ys {
+            d.output_index(y)?;
+        }
         for (&y, &w) in ys.iter().zip(ybar) {
             if let Some(i) = d.output_index(y)? {
                 self.adj[i] += w;
@@ -668,8 +679,9 @@ impl Tape {
         }
         sweep::reverse_f64(d, &mut self.adj, &mut self.scratch)?;
         for (g, &i) in xbar.iter_mut().zip(&d.inputs) {
-            *g = self.adj[i as usize];
+            *g = core::mem::take(&mut self.adj[i as usize]);
         }
+        self.adj_clean = true;
         Ok(())
     }
 

@@ -235,7 +235,8 @@ pub(crate) fn forward<T: TapeScalar>(
 
 /// Reverse sweep on `f64`: accumulates `adj` (seeded at the outputs) back to every entry using
 /// the local partials stored at recording (or refreshed by replay) — a stream without opcode
-/// dispatch. Zero adjoints are skipped, so an infinite partial never meets a zero.
+/// dispatch. Zero adjoints are skipped, so an infinite partial never meets a zero. On return
+/// every slot but the inputs' is zero again.
 pub(crate) fn reverse_f64(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Result<(), TapeError> {
     let n = d.entries.len();
     assert!(adj.len() == n, "adjoint buffer has one slot per entry");
@@ -243,13 +244,18 @@ pub(crate) fn reverse_f64(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Res
     for i in (0..n).rev() {
         let e = &es[i];
         if e.op < Op::FIRST_UNARY {
-            if e.op == Op::Rule {
-                reverse_rule(d, i, Values::Entries(&d.entries), adj, s)?;
+            match e.op {
+                Op::Rule => reverse_rule(d, i, Values::Entries(&d.entries), adj, s)?,
+                // Inputs are read (and cleared) by the caller.
+                Op::Input => {}
+                _ => adj[i] = 0.0,
             }
             continue;
         }
         let mut adj = UncheckedMut(&mut *adj);
-        let g = adj[i];
+        // Each adjoint is final when its entry is reached: read it and leave the slot zero, so
+        // the buffer is all zero after the sweep and the next one needs no clearing pass.
+        let g = core::mem::take(&mut adj[i]);
         if g == 0.0 {
             continue;
         }
