@@ -19,7 +19,9 @@
 //! * **checks** ([`check`]) — any operator against Ridders-extrapolated finite differences.
 //!
 //! The AD types also implement nalgebra's `RealField`, so nalgebra's generic linear algebra
-//! (LU, QR, Cholesky, inverses, norms) runs on them.
+//! (LU, QR, Cholesky, inverses, norms) runs on them; with the `faer` feature they implement
+//! faer's `RealField` too (faer's dense LU, Cholesky, QR, SVD and eigensolvers on dual numbers
+//! and tape variables).
 //!
 //! ```
 //! use tangent_ad::operators::{
@@ -52,6 +54,8 @@ pub mod check;
 pub mod dual;
 pub mod error;
 pub mod function;
+#[cfg(feature = "faer")]
+mod faer_impls;
 mod nalgebra_impls;
 pub mod operators;
 pub mod problems;
