@@ -49,7 +49,7 @@ fn rosenbrock(c: &mut Criterion) {
         });
         if n <= 1000 {
             let mut fw = prepare_gradient(&f, &Forward::<16>, &x).unwrap();
-            group.bench_function("gradient forward<16>", |b| {
+            group.bench_function("gradient forward chunk16", |b| {
                 b.iter(|| fw.value_and_gradient(&f, black_box(&x), &mut g).unwrap())
             });
         }
@@ -65,7 +65,7 @@ fn rosenbrock(c: &mut Criterion) {
         b.iter(|| p.hessian(&f, black_box(&x), &mut h).unwrap())
     });
     let mut p = prepare_hessian(&f, &Forward::<8>, &x).unwrap();
-    group.bench_function("hessian forward-over-forward<8>", |b| {
+    group.bench_function("hessian forward-over-forward chunk8", |b| {
         b.iter(|| p.hessian(&f, black_box(&x), &mut h).unwrap())
     });
     group.finish();
@@ -89,7 +89,7 @@ fn chained(c: &mut Criterion) {
         b.iter(|| rep.value_and_gradient(&s, black_box(&x), &mut grad).unwrap())
     });
     let mut fj = prepare_jacobian(&g, &Forward::<10>, &x).unwrap();
-    group.bench_function("jacobian forward<10>", |b| {
+    group.bench_function("jacobian forward chunk10", |b| {
         b.iter(|| fj.jacobian(&g, black_box(&x), &mut jac).unwrap())
     });
     let mut rj = prepare_jacobian(&g, &ReverseReplay, &x).unwrap();
@@ -114,14 +114,14 @@ fn main() {
                 "gradient hand-written",
                 "gradient reverse record",
                 "gradient reverse replay",
-                "gradient forward<16>",
+                "gradient forward chunk16",
             ],
         );
     }
     tangent_benches::print_ratios(
         "P6 rosenbrock hessian n=100",
         "f",
-        &["hessian forward-over-reverse", "hessian forward-over-forward<8>"],
+        &["hessian forward-over-reverse", "hessian forward-over-forward chunk8"],
     );
     tangent_benches::print_ratios(
         "P6 chained map",
@@ -129,7 +129,7 @@ fn main() {
         &[
             "gradient of sum reverse record",
             "gradient of sum reverse replay",
-            "jacobian forward<10>",
+            "jacobian forward chunk10",
             "jacobian reverse replay",
         ],
     );
