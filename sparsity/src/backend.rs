@@ -5,7 +5,7 @@
 //! Jacobians and Hessians by choosing the backend. The traits write **dense column-major**
 //! output (their contract); the prepared objects ([`SparseJacobian`], [`SparseHessian`]) also
 //! offer the sparse output (`&CsMat<f64>`) that sparse solvers want, and that is the primary API.
-//! Errors without an [`AdError`] counterpart become [`AdError::InvalidArgument`] (see
+//! Errors without an [`AdError`] counterpart become [`AdError::Backend`] (see
 //! `From<SparsityError> for AdError`).
 //!
 //! ```

@@ -55,9 +55,9 @@ pub enum SparsityError {
 }
 
 impl From<SparsityError> for AdError {
-    /// Converts into the AD crate's error for the operator-API backend. `AdError` has no variant
-    /// carrying a foreign error, so variants without an `AdError` counterpart become
-    /// [`AdError::InvalidArgument`] with a fixed message.
+    /// Converts into the AD crate's error for the operator-API backend: dimension, rule and tape
+    /// errors map onto their `AdError` counterparts, the others are kept whole in
+    /// [`AdError::Backend`] (recover them with `downcast_ref::<SparsityError>()`).
     fn from(e: SparsityError) -> Self {
         match e {
             SparsityError::DimensionMismatch {
@@ -71,18 +71,7 @@ impl From<SparsityError> for AdError {
             },
             SparsityError::Rule(r) => AdError::Rule(r),
             SparsityError::Tape(t) => AdError::Tape(t),
-            SparsityError::ValueDependentControlFlow { .. } => AdError::InvalidArgument(
-                "sparse backend: value-dependent control flow in global sparsity detection (use Detector::Local)",
-            ),
-            SparsityError::ForeignTracer => {
-                AdError::InvalidArgument("sparse backend: a foreign tracer was used in detection")
-            }
-            SparsityError::TooLarge(_) => {
-                AdError::InvalidArgument("sparse backend: trace too large")
-            }
-            SparsityError::InvalidColoring(m)
-            | SparsityError::InvalidPattern(m)
-            | SparsityError::InvalidArgument(m) => AdError::InvalidArgument(m),
+            other => AdError::Backend(std::sync::Arc::new(other)),
         }
     }
 }
@@ -102,6 +91,10 @@ impl From<AdError> for SparsityError {
             AdError::Tape(t) => SparsityError::Tape(t),
             AdError::Rule(r) => SparsityError::Rule(r),
             AdError::InvalidArgument(m) => SparsityError::InvalidArgument(m),
+            AdError::Backend(b) => b
+                .downcast_ref::<SparsityError>()
+                .cloned()
+                .unwrap_or(SparsityError::InvalidArgument("AD operator failed")),
             _ => SparsityError::InvalidArgument("AD operator failed"),
         }
     }
