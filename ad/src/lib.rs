@@ -53,9 +53,9 @@
 pub mod check;
 pub mod dual;
 pub mod error;
-pub mod function;
 #[cfg(feature = "faer")]
 mod faer_impls;
+pub mod function;
 mod nalgebra_impls;
 pub mod operators;
 pub mod problems;
@@ -68,4 +68,4 @@ pub use error::AdError;
 pub use function::{AsVector, ScalarFunction, VectorFunction};
 pub use rule::{DependencyPattern, Rule, RuleError, is_f64};
 pub use scalar::Scalar;
-pub use tape::{Recording, Tape, TapeError, TapeScalar, Var};
+pub use tape::{HvpWorkspace, Recording, Tape, TapeError, TapeScalar, Var};

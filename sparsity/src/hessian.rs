@@ -11,8 +11,9 @@
 //!
 //! The source of every stored entry in `B` is computed once in [`SparseHessian::new`] (the
 //! *decompression plan*); each call records `f` on the [`Tape`] once, runs `p` forward-over-
-//! reverse Hessian-vector products ([`Tape::hvp`]) and gathers the values. Extended Rosenbrock
-//! has a tridiagonal Hessian: 3 colours, whatever `n`.
+//! reverse Hessian-vector products, four colours per sweep ([`Tape::hvp_many`]), and gathers
+//! the values. Extended Rosenbrock has a tridiagonal Hessian: 3 colours, whatever `n`, so one
+//! sweep.
 //!
 //! ```
 //! use tangent_ad::problems::ExtendedRosenbrock;
@@ -28,7 +29,7 @@
 //! ```
 
 use sprs::CsMat;
-use tangent_ad::{ScalarFunction, Tape, Var};
+use tangent_ad::{HvpWorkspace, ScalarFunction, Tape, Var};
 
 use crate::coloring::{
     Coloring, GreedyColoring, check_star_compressed, check_symmetric, star_coloring_compressed,
@@ -60,9 +61,15 @@ pub struct SparseHessian {
     compressed: Vec<f64>,
     tape: Tape,
     xv: Vec<Var>,
-    direction: Vec<f64>,
-    out: Vec<f64>,
+    /// Seeds and results of one batch of `LANES` colours.
+    directions: Vec<[f64; LANES]>,
+    out: Vec<[f64; LANES]>,
+    work: HvpWorkspace<LANES>,
 }
+
+/// Colours per forward-over-reverse sweep (one `Dual<LANES>` tangent sweep and reverse sweep
+/// give `LANES` Hessian-vector products).
+const LANES: usize = 4;
 
 impl core::fmt::Debug for SparseHessian {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -174,8 +181,9 @@ impl SparseHessian {
             compressed: vec![0.0; n * n_colors],
             tape: Tape::new(),
             xv: vec![Var::default(); n],
-            direction: vec![0.0; n],
-            out: vec![0.0; n],
+            directions: vec![[0.0; LANES]; n],
+            out: vec![[0.0; LANES]; n],
+            work: HvpWorkspace::new(),
         };
         // One evaluation sizes the tape's buffers, so that the first call allocates nothing.
         this.compute(f, x)?;
@@ -224,7 +232,7 @@ impl SparseHessian {
         &mut self,
         f: &F,
         x: &[f64],
-        mut grad: Option<&mut [f64]>,
+        grad: Option<&mut [f64]>,
     ) -> Result<f64, SparsityError> {
         let n = self.n;
         check_len("x", n, x.len())?;
@@ -236,23 +244,31 @@ impl SparseHessian {
         if let Some(e) = self.tape.error() {
             return Err(e.clone().into());
         }
-        self.tape.reserve_tangents();
+        self.work.reserve(self.tape.len());
+        self.tape.reserve_adjoints();
         let value = self.tape.value(y)?;
-        for c in 0..self.coloring.n_colors() {
-            let group = &self.vertices[self.group_ptr[c]..self.group_ptr[c + 1]];
-            for &j in group {
-                self.direction[j as usize] = 1.0;
+        let n_colors = self.coloring.n_colors();
+        for first in (0..n_colors).step_by(LANES) {
+            let lanes = LANES.min(n_colors - first);
+            for d in &mut self.directions {
+                *d = [0.0; LANES];
             }
-            let g = if c == 0 { grad.as_deref_mut() } else { None };
-            self.tape.hvp(y, &self.direction, &mut self.out, g)?;
-            for &j in group {
-                self.direction[j as usize] = 0.0;
+            for k in 0..lanes {
+                let c = first + k;
+                for &j in &self.vertices[self.group_ptr[c]..self.group_ptr[c + 1]] {
+                    self.directions[j as usize][k] = 1.0;
+                }
             }
-            self.compressed[c * n..(c + 1) * n].copy_from_slice(&self.out);
+            self.tape
+                .hvp_many(y, &self.directions, &mut self.out, &mut self.work)?;
+            for k in 0..lanes {
+                let column = &mut self.compressed[(first + k) * n..(first + k + 1) * n];
+                for (c, o) in column.iter_mut().zip(&self.out) {
+                    *c = o[k];
+                }
+            }
         }
-        if self.coloring.n_colors() == 0
-            && let Some(g) = grad
-        {
+        if let Some(g) = grad {
             self.tape.gradient(y, g)?;
         }
         for (v, &src) in self.matrix.data_mut().iter_mut().zip(&self.plan) {

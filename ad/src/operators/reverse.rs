@@ -5,10 +5,9 @@ use super::{
     DerivativeBackend, DerivativePrep, GradientBackend, GradientPrep, HessianBackend, HessianPrep,
     HvpBackend, HvpPrep, JacobianBackend, JacobianPrep, JvpBackend, JvpPrep, VjpBackend, VjpPrep,
 };
-use crate::dual::Dual;
 use crate::error::{AdError, check_len};
 use crate::function::{ScalarFunction, VectorFunction};
-use crate::tape::{Tape, Var};
+use crate::tape::{HvpWorkspace, Tape, Var};
 
 /// Reverse mode, recording the tape afresh at every call (correct for any control flow).
 /// Hessians and Hessian-vector products are forward over reverse.
@@ -37,8 +36,7 @@ pub struct ReversePrep {
     row: Vec<f64>,
     hess_dirs: Vec<[f64; HESSIAN_CHUNK]>,
     hess_out: Vec<[f64; HESSIAN_CHUNK]>,
-    hess_vals: Vec<Dual<HESSIAN_CHUNK>>,
-    hess_adj: Vec<Dual<HESSIAN_CHUNK>>,
+    hess_work: HvpWorkspace<HESSIAN_CHUNK>,
 }
 
 impl core::fmt::Debug for ReversePrep {
@@ -84,8 +82,7 @@ impl ReversePrep {
             row: vec![0.0; n],
             hess_dirs: Vec::new(),
             hess_out: Vec::new(),
-            hess_vals: Vec::new(),
-            hess_adj: Vec::new(),
+            hess_work: HvpWorkspace::new(),
         }
     }
 
@@ -193,8 +190,7 @@ macro_rules! reverse_backends {
                 let n = x.len();
                 p.hess_dirs = vec![[0.0; HESSIAN_CHUNK]; n];
                 p.hess_out = vec![[0.0; HESSIAN_CHUNK]; n];
-                p.hess_vals = Vec::with_capacity(p.tape.len());
-                p.hess_adj = Vec::with_capacity(p.tape.len());
+                p.hess_work.reserve(p.tape.len());
                 Ok(p)
             }
         }
@@ -279,12 +275,11 @@ impl HessianPrep for ReversePrep {
                     *di = 1.0;
                 }
             }
-            self.tape.hessian_chunk(
+            self.tape.hvp_many(
                 self.yv[0],
                 &self.hess_dirs,
-                &mut self.hess_vals,
-                &mut self.hess_adj,
                 &mut self.hess_out,
+                &mut self.hess_work,
             )?;
             for (k, col) in (start..(start + HESSIAN_CHUNK).min(n)).enumerate() {
                 for (i, o) in self.hess_out.iter().enumerate() {

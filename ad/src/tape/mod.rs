@@ -745,19 +745,22 @@ impl Tape {
         Ok(())
     }
 
-    /// Generic sweeps for the operators: a tangent sweep in `K` directions followed by a reverse
-    /// sweep on `Dual<K>` values seeded at `y`; writes `∇²y · V` (columns of `V` interleaved as
-    /// `V[i][k]`) into `out[i][k]`. Buffers are the caller's so chunked Hessians allocate nothing.
-    pub(crate) fn hessian_chunk<const K: usize>(
+    /// `K` Hessian-vector products at once: `out[i][k] = (∇²y · v_k)_i` for the directions
+    /// `v_k[i] = directions[i][k]` (`directions.len() == out.len() == n_inputs()`), by one
+    /// tangent sweep in `K` directions and one reverse sweep on `Dual<K>` values. The workspace
+    /// keeps the buffers, so repeated calls allocate nothing.
+    pub fn hvp_many<const K: usize>(
         &mut self,
         y: Var,
         directions: &[[f64; K]],
-        vals: &mut Vec<Dual<K>>,
-        adj: &mut Vec<Dual<K>>,
         out: &mut [[f64; K]],
+        work: &mut HvpWorkspace<K>,
     ) -> Result<(), TapeError> {
         self.data.check()?;
+        self.check_inputs(directions.len(), "hvp directions")?;
+        self.check_inputs(out.len(), "hvp outputs")?;
         let d = &*self.data;
+        let (vals, adj) = (&mut work.vals, &mut work.adj);
         vals.clear();
         vals.extend(d.entries.iter().map(|e| Dual::constant(e.value)));
         for (&i, dir) in d.inputs.iter().zip(directions) {
@@ -774,6 +777,30 @@ impl Tape {
             *o = adj[i as usize].d;
         }
         Ok(())
+    }
+}
+
+/// Buffers for [`Tape::hvp_many`] with `K` directions (dual values and adjoints, one per entry).
+#[derive(Clone, Debug, Default)]
+pub struct HvpWorkspace<const K: usize> {
+    vals: Vec<Dual<K>>,
+    adj: Vec<Dual<K>>,
+}
+
+impl<const K: usize> HvpWorkspace<K> {
+    /// An empty workspace.
+    pub fn new() -> Self {
+        Self {
+            vals: Vec::new(),
+            adj: Vec::new(),
+        }
+    }
+
+    /// Reserves room for a tape of `entries` entries (see [`Tape::len`]), so that the first
+    /// [`Tape::hvp_many`] does not allocate.
+    pub fn reserve(&mut self, entries: usize) {
+        self.vals.reserve(entries.saturating_sub(self.vals.len()));
+        self.adj.reserve(entries.saturating_sub(self.adj.len()));
     }
 }
 
