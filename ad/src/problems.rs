@@ -1,4 +1,5 @@
-//! Reference problem P6 (AD cost) of `problems/README.md`, shared by tests and benchmarks.
+//! Reference problems of `problems/README.md` that need only the AD core (P6, and the functions
+//! of P3 and P7), shared by tests and benchmarks of every crate.
 //!
 //! * [`ExtendedRosenbrock`]: `f(x) = Σ_{i=1}^{n−1} 100 (x_{i+1} − x_i²)² + (1 − x_i)²` at
 //!   [`ExtendedRosenbrock::start`] (`x_i = 1.2` for odd `i`, `1.0` for even `i`, 1-based);
@@ -203,5 +204,71 @@ impl VectorFunction for BrusselatorState {
     fn eval<S: Scalar>(&self, u: &[S], du: &mut [S]) {
         let p = Brusselator2D::PARAMS.map(S::cst);
         self.problem.rhs(self.t, u, &p, du);
+    }
+}
+
+/// P7: the 2-D Bratu problem `Δu + λ eᵘ = 0` on the `N × N` interior points of the unit square,
+/// `u = 0` on the boundary, the five-point Laplacian with `h = 1/(N + 1)`; reference `λ = 6`,
+/// `N = 64`, start `u = 0`. Unknown `(i, j)` (0-based, interior) is `u[i + N j]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Bratu2D {
+    /// Interior points per side.
+    pub n: usize,
+}
+
+impl Bratu2D {
+    /// The reference parameter `λ = 6`.
+    pub const LAMBDA: f64 = 6.0;
+
+    /// Number of unknowns `N²`.
+    pub fn len(&self) -> usize {
+        self.n * self.n
+    }
+
+    /// `true` for an empty grid.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The residual `r = Δ_h u + λ eᵘ` (`u.len() == r.len() == N²`).
+    pub fn residual<S: Scalar>(&self, u: &[S], lambda: S, r: &mut [S]) {
+        let n = self.n;
+        let inv_h2 = ((n + 1) * (n + 1)) as f64;
+        let at = |i: usize, j: usize| u[i + n * j];
+        for j in 0..n {
+            for i in 0..n {
+                let c = at(i, j);
+                let mut lap = c * -4.0;
+                if i > 0 {
+                    lap += at(i - 1, j);
+                }
+                if i + 1 < n {
+                    lap += at(i + 1, j);
+                }
+                if j > 0 {
+                    lap += at(i, j - 1);
+                }
+                if j + 1 < n {
+                    lap += at(i, j + 1);
+                }
+                r[i + n * j] = lap * inv_h2 + lambda * c.exp();
+            }
+        }
+    }
+}
+
+/// P7's residual at the reference `λ` as a function of `u` (the Jacobian Newton needs).
+#[derive(Clone, Copy, Debug)]
+pub struct BratuResidual {
+    /// The problem.
+    pub problem: Bratu2D,
+}
+
+impl VectorFunction for BratuResidual {
+    fn output_len(&self) -> usize {
+        self.problem.len()
+    }
+    fn eval<S: Scalar>(&self, u: &[S], r: &mut [S]) {
+        self.problem.residual(u, S::cst(Bratu2D::LAMBDA), r);
     }
 }
