@@ -93,6 +93,7 @@ macro_rules! scalar_fn {
     };
     ([$($cap:ident : $cty:ty = $cval:expr),* $(,)?] |$x:ident| $body:expr) => {{
         #[allow(non_camel_case_types)]
+        #[derive(Clone)]
         struct __ScalarFn { $($cap: $cty),* }
         impl $crate::ScalarFunction for __ScalarFn {
             #[allow(unused_variables, clippy::redundant_clone)]
@@ -115,6 +116,7 @@ macro_rules! vector_fn {
     };
     ([$($cap:ident : $cty:ty = $cval:expr),* $(,)?] $m:expr; |$x:ident, $y:ident| $body:expr) => {{
         #[allow(non_camel_case_types)]
+        #[derive(Clone)]
         struct __VectorFn { __m: usize, $($cap: $cty),* }
         impl $crate::VectorFunction for __VectorFn {
             fn output_len(&self) -> usize {

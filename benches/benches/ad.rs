@@ -6,6 +6,8 @@
 //! * the chained 10 → 10 map G: G; gradient of Σ G by reverse record and replay; the dense
 //!   Jacobian by `Dual<10>` (one pass) and by reverse mode.
 
+#![allow(clippy::unwrap_used)] // benchmarks: a failed setup should stop the run loudly
+
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group};

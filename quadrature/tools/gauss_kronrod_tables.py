@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Computes the Gauss–Kronrod nodes and weights of `src/rules/kronrod_tables.rs` in high precision.
+
+Method (independent of any published table):
+  * Gauss–Legendre nodes: roots of P_n by Newton's method in 100-digit arithmetic
+    (mpmath), weights w = 2 / ((1 − x²) P_n'(x)²).
+  * Kronrod nodes: roots of the Stieltjes polynomial E_{n+1}, the monic polynomial of degree
+    n + 1 with ∫_{-1}^{1} P_n(x) E_{n+1}(x) x^k dx = 0 for k = 0..n (Kronrod 1965). Its
+    coefficients solve a linear system that is set up and solved *exactly* in rational
+    arithmetic (fractions.Fraction); its roots interlace the Gauss nodes and are found by
+    Newton's method started between consecutive Gauss nodes.
+  * Kronrod weights: the unique weights on the 2n + 1 nodes that integrate 1, x, …, x^{2n}
+    exactly (interpolatory rule), solved in 100-digit arithmetic.
+  * Check: the rule integrates x^k exactly for k ≤ 3n + 1 (to 1e-60) and not for the next even k
+    (odd powers integrate to zero by symmetry, so an odd-n rule has degree 3n + 2).
+
+The printed values agree with QUADPACK's tables (Piessens, de Doncker-Kapenga, Überhuber &
+Kahaner 1983, routines qk15 … qk61, "evaluated with 80 decimal digit arithmetic by
+L. W. Fullerton") to every digit that a double can hold.
+
+Usage: python3 tools/gauss_kronrod_tables.py > src/rules/kronrod_tables.rs  (needs mpmath)
+"""
+from fractions import Fraction
+import mpmath as mp
+
+mp.mp.dps = 100
+DIGITS = 36
+
+
+def legendre_coeffs(n):
+    """Power-basis coefficients (lowest first) of P_n, exact."""
+    p0, p1 = [Fraction(1)], [Fraction(0), Fraction(1)]
+    if n == 0:
+        return p0
+    for k in range(1, n):
+        # (k+1) P_{k+1} = (2k+1) x P_k − k P_{k−1}
+        xp1 = [Fraction(0)] + p1
+        nxt = [Fraction(0)] * (k + 2)
+        for i, c in enumerate(xp1):
+            nxt[i] += Fraction(2 * k + 1, k + 1) * c
+        for i, c in enumerate(p0):
+            nxt[i] -= Fraction(k, k + 1) * c
+        p0, p1 = p1, nxt
+    return p1
+
+
+def moment(j):
+    """∫_{-1}^{1} x^j dx."""
+    return Fraction(2, j + 1) if j % 2 == 0 else Fraction(0)
+
+
+def solve_exact(a, b):
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for c in range(n):
+        piv = next(r for r in range(c, n) if m[r][c] != 0)
+        m[c], m[piv] = m[piv], m[c]
+        for r in range(n):
+            if r != c and m[r][c] != 0:
+                f = m[r][c] / m[c][c]
+                m[r] = [x - f * y for x, y in zip(m[r], m[c])]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+def stieltjes(n):
+    """Monic E_{n+1}, coefficients lowest first, exact."""
+    pn = legendre_coeffs(n)
+    # ∫ P_n x^{k+i} dx
+    def pm(j):
+        return sum(c * moment(i + j) for i, c in enumerate(pn))
+    a = [[pm(k + i) for i in range(n + 1)] for k in range(n + 1)]
+    b = [-pm(k + n + 1) for k in range(n + 1)]
+    return solve_exact(a, b) + [Fraction(1)]
+
+
+def horner(coeffs, x):
+    v, d = mp.mpf(0), mp.mpf(0)
+    for c in reversed(coeffs):
+        d = d * x + v
+        v = v * x + mp.mpf(c.numerator) / c.denominator
+    return v, d
+
+
+def newton(coeffs, x):
+    for _ in range(200):
+        v, d = horner(coeffs, x)
+        dx = v / d
+        x -= dx
+        if abs(dx) < mp.mpf(10) ** (-95):
+            break
+    return x
+
+
+def gauss(n):
+    pn = legendre_coeffs(n)
+    xs = []
+    for i in range(1, n + 1):
+        x0 = mp.cos(mp.pi * (i - mp.mpf(1) / 4) / (n + mp.mpf(1) / 2))
+        xs.append(newton(pn, x0))
+    ws = []
+    for x in xs:
+        _, d = horner(pn, x)
+        ws.append(2 / ((1 - x * x) * d * d))
+    return xs, ws  # descending
+
+
+def kronrod(n):
+    gx, gw = gauss(n)
+    e = stieltjes(n)
+    bounds = [mp.mpf(1)] + gx + [mp.mpf(-1)]
+    kx = [newton(e, (bounds[i] + bounds[i + 1]) / 2) for i in range(n + 1)]
+    for i in range(n + 1):
+        assert bounds[i + 1] < kx[i] < bounds[i], "Kronrod nodes must interlace"
+    nodes = sorted(gx + kx, reverse=True)
+    m = len(nodes)
+    a = mp.matrix(m, m)
+    b = mp.matrix(m, 1)
+    for k in range(m):
+        for i, x in enumerate(nodes):
+            a[k, i] = x ** k
+        b[k] = mp.mpf(moment(k).numerator) / moment(k).denominator
+    w = mp.lu_solve(a, b)
+    ws = [w[i] for i in range(m)]
+    first_inexact = 3 * n + 2 if (3 * n + 2) % 2 == 0 else 3 * n + 3  # odd powers are exact by symmetry
+    for k in range(first_inexact + 1):
+        err = abs(sum(wi * x ** k for wi, x in zip(ws, nodes)) - mp.mpf(moment(k).numerator) / moment(k).denominator)
+        if k <= 3 * n + 1:
+            assert err < mp.mpf(10) ** -60, (n, k, err)
+        elif k == first_inexact:
+            assert err > mp.mpf(10) ** -50, "degree must be exactly 3n+1 (3n+2 for odd n, by symmetry)"
+    return nodes, ws, gx, gw
+
+
+def fmt(v):
+    s = mp.nstr(v, DIGITS, min_fixed=-mp.inf, max_fixed=mp.inf, strip_zeros=False)
+    if s.startswith("-"):
+        return s
+    return s
+
+
+def main():
+    print("// @generated by tools/gauss_kronrod_tables.py (mpmath, 100-digit arithmetic); do not edit.")
+    print("// Values agree with QUADPACK's qk15 … qk61 tables (Piessens et al. 1983) to every digit a")
+    print("// double holds; see the script for the algorithm and its exactness check.")
+    print()
+    for n in (7, 10, 15, 20, 25, 30):
+        nodes, ws, gx, gw = kronrod(n)
+        half = n + 1  # nodes x >= 0, descending, last one 0 when 2n+1 is odd
+        xk = nodes[:half]
+        wk = ws[:half]
+        # Gauss nodes are nodes[1], nodes[3], …; keep their weights in that order.
+        gws = gw[: (n + 1) // 2]
+        k = 2 * n + 1
+        print(f"/// Kronrod nodes of the {k}-point rule in [0, 1), descending (x = 0 last);")
+        print(f"/// the Gauss–Legendre {n}-point nodes are those at odd positions.")
+        print(f"pub(crate) const XK{k}: [f64; {half}] = [")
+        for v in xk:
+            print(f"    {fmt(v if abs(v) > mp.mpf(10)**-80 else mp.mpf(0))},")
+        print("];")
+        print(f"/// Kronrod weights of the {k}-point rule, matching `XK{k}`.")
+        print(f"pub(crate) const WK{k}: [f64; {half}] = [")
+        for v in wk:
+            print(f"    {fmt(v)},")
+        print("];")
+        print(f"/// Gauss–Legendre {n}-point weights of the nodes `XK{k}[1]`, `XK{k}[3]`, … (and of x = 0 last when {n} is odd).")
+        print(f"pub(crate) const WG{k}: [f64; {len(gws)}] = [")
+        for v in gws:
+            print(f"    {fmt(v)},")
+        print("];")
+        print()
+
+
+if __name__ == "__main__":
+    main()
