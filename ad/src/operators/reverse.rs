@@ -163,6 +163,9 @@ impl ReversePrep {
 
     fn reserve(&mut self, tangents: bool) {
         self.tape.reserve_adjoints();
+        if self.replay {
+            self.tape.reserve_replay();
+        }
         if tangents {
             self.tape.reserve_tangents();
         }

@@ -13,13 +13,14 @@
 //!
 //! # Memory
 //!
-//! One tape entry holds the instruction (`u8` opcode, two `u32` operands), its value and its two
-//! local partials: **40 bytes per recorded operation**, unary or binary (a unary entry keeps its
-//! constant in the unused partial slot, so there is no constant pool). Storing the partials at
-//! recording time makes the reverse sweep a stream without opcode dispatch, and one array of
-//! entries makes recording one bounds check and one write per operation; the reverse sweep adds
-//! an 8-byte adjoint per entry. A rule node stores its input indices (4 bytes each) and a boxed
-//! copy of the rule and its state.
+//! One tape entry holds the instruction (opcode and two 28-bit operand indices packed in one
+//! word) and its two local partials: **24 bytes per recorded operation**, unary or binary (a
+//! unary entry keeps its constant in the unused partial slot, so there is no constant pool;
+//! values live in the variables, and replay recomputes them into an 8-byte-per-entry buffer).
+//! Storing the partials at recording time makes the reverse sweep a stream without opcode
+//! dispatch; the reverse sweep adds an 8-byte adjoint per entry. A rule node stores its input
+//! indices (4 bytes each), its input and output values, and a boxed copy of the rule and its
+//! state. At most 2²⁸ − 1 entries (a 6.4 GB tape) are recorded.
 //!
 //! # Sweeps
 //!
@@ -83,7 +84,7 @@ pub enum TapeError {
         /// The generation of this tape's recording.
         expected: u32,
     },
-    /// More than `u32::MAX − 2` entries were recorded.
+    /// More than 2²⁸ − 1 entries were recorded.
     #[error("tape is full ({0} entries)")]
     TooLarge(usize),
     /// A slice has the wrong length.
@@ -147,7 +148,7 @@ pub(crate) enum Op {
     Sqrt,
     Cbrt,
     Recip,
-    /// `a^n` with `n = b as i32`.
+    /// `a^n` with `n` in the constant slot.
     PowI,
     /// `a^consts[b]`.
     PowF,
@@ -193,30 +194,62 @@ impl Op {
     pub(crate) const FIRST_BINARY: Op = Op::Add;
 }
 
-/// One tape entry: the instruction (opcode, operand indices), its value and its local
-/// partials. 40 bytes.
+/// One tape entry: its two local partials and the instruction packed in one word (operand
+/// indices in 28 bits each, the opcode in the top byte). 24 bytes. Values are not stored: the
+/// variables carry them, replay recomputes them into a separate buffer.
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
 pub(crate) struct Entry {
-    /// The value.
-    pub(crate) value: f64,
     /// `∂/∂a`.
     pub(crate) pa: f64,
     /// `∂/∂b` for a binary entry; the constant of a unary entry (`c` of `x + c`, `n` of `x^n`)
     /// or the value of a `Const`.
     pub(crate) pb: f64,
-    /// First operand (entry index), or the node index of a rule entry.
-    pub(crate) a: u32,
-    /// Second operand (entry index) of a binary entry; the immediate `n` of `PowI`.
-    pub(crate) b: u32,
-    /// The opcode.
-    pub(crate) op: Op,
+    /// `a | b << 28 | op << 56`.
+    code: u64,
 }
 
-const _: () = assert!(core::mem::size_of::<Entry>() == 40);
+const _: () = assert!(core::mem::size_of::<Entry>() == 24);
 
-/// Largest number of entries (two indices are reserved as markers).
-pub(crate) const MAX_ENTRIES: usize = (u32::MAX - 2) as usize;
+/// Bits of an operand index in [`Entry`].
+const INDEX_BITS: u32 = 28;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+
+impl Entry {
+    /// Packs an instruction (`a`, `b` < 2²⁸: guaranteed by [`MAX_ENTRIES`]).
+    #[inline(always)]
+    fn new(op: Op, a: u32, b: u32, pa: f64, pb: f64) -> Self {
+        debug_assert!(u64::from(a) <= INDEX_MASK && u64::from(b) <= INDEX_MASK);
+        Self {
+            pa,
+            pb,
+            code: u64::from(a) | (u64::from(b) << INDEX_BITS) | ((op as u64) << 56),
+        }
+    }
+
+    /// The opcode.
+    #[inline(always)]
+    pub(crate) fn op(&self) -> Op {
+        // SAFETY: the top byte was written from an `Op` (a `repr(u8)` enum) in `Entry::new`,
+        // the only constructor, so it is a valid discriminant.
+        unsafe { core::mem::transmute::<u8, Op>((self.code >> 56) as u8) }
+    }
+
+    /// First operand (entry index), or the node index of a rule entry.
+    #[inline(always)]
+    pub(crate) fn a(&self) -> usize {
+        (self.code & INDEX_MASK) as usize
+    }
+
+    /// Second operand (entry index) of a binary entry.
+    #[inline(always)]
+    pub(crate) fn b(&self) -> usize {
+        ((self.code >> INDEX_BITS) & INDEX_MASK) as usize
+    }
+}
+
+/// Largest number of entries (operand indices have 28 bits): 268 million, a 6.4 GB tape.
+pub(crate) const MAX_ENTRIES: usize = INDEX_MASK as usize;
 
 /// A recorded rule application.
 pub(crate) struct Node {
@@ -227,6 +260,9 @@ pub(crate) struct Node {
     /// First output entry; outputs are consecutive.
     pub(crate) first_out: u32,
     pub(crate) n_outputs: u32,
+    /// The node's input and output values at the current point (recording or last replay).
+    pub(crate) x: Vec<f64>,
+    pub(crate) y: Vec<f64>,
 }
 
 /// Object-safe face of a recorded [`Rule`] with its state.
@@ -276,9 +312,15 @@ impl<R: Rule> TapeRule for RuleNode<R> {
 
 /// The recorded program.
 pub(crate) struct TapeData {
-    /// The recorded program with values and local partials (computed when recording, refreshed
-    /// by replay). A unary entry's `pb` slot holds its constant, so there is no constant pool.
+    /// The recorded program with its local partials (computed when recording, refreshed by
+    /// replay). A unary entry's `pb` slot holds its constant, so there is no constant pool.
     pub(crate) entries: Vec<Entry>,
+    /// Values of every entry after a replay (empty until the first replay).
+    pub(crate) vals: Vec<f64>,
+    /// `true` when `vals` holds the current values (after a replay).
+    pub(crate) replayed: bool,
+    /// Values of the inputs at the current point (recording or last replay).
+    pub(crate) input_values: Vec<f64>,
     /// Entry index of each input, in the order the inputs were created.
     pub(crate) inputs: Vec<u32>,
     pub(crate) nodes: Vec<Node>,
@@ -309,6 +351,9 @@ impl TapeData {
     fn new() -> Self {
         Self {
             entries: Vec::new(),
+            vals: Vec::new(),
+            replayed: false,
+            input_values: Vec::new(),
             inputs: Vec::new(),
             nodes: Vec::new(),
             node_inputs: Vec::new(),
@@ -319,6 +364,8 @@ impl TapeData {
 
     fn clear(&mut self) {
         self.entries.clear();
+        self.replayed = false;
+        self.input_values.clear();
         self.inputs.clear();
         self.nodes.clear();
         self.node_inputs.clear();
@@ -356,14 +403,10 @@ impl TapeData {
         // SAFETY: `idx < capacity` (checked above, `grow` reserves when needed): the slot just
         // past the end is written before the length is raised over it.
         unsafe {
-            self.entries.as_mut_ptr().add(idx).write(Entry {
-                value: v,
-                pa,
-                pb,
-                a,
-                b,
-                op,
-            });
+            self.entries
+                .as_mut_ptr()
+                .add(idx)
+                .write(Entry::new(op, a, b, pa, pb));
             self.entries.set_len(idx + 1);
         }
         Var::on_tape(v, idx as u32, self.generation)
@@ -487,7 +530,10 @@ impl Recording<'_> {
         // it is alive during this call (see `with_active`).
         let t = unsafe { &mut *self.data };
         let var = t.push(Op::Input, 0, 0, v, 0.0, 0.0);
-        t.inputs.push(var.index);
+        if var.tape_index().is_some() {
+            t.inputs.push(var.index);
+            t.input_values.push(v);
+        }
         var
     }
 
@@ -562,6 +608,13 @@ impl Tape {
         self.adj.reserve(n.saturating_sub(self.adj.len()));
     }
 
+    /// Reserves the value buffer that [`Tape::replay`] fills, so that replays do not allocate.
+    pub fn reserve_replay(&mut self) {
+        let d = &mut *self.data;
+        let n = d.entries.len();
+        d.vals.reserve(n.saturating_sub(d.vals.len()));
+    }
+
     /// Reserves the tangent and second-order buffers for the current recording, so that the
     /// next [`Tape::jvp`] or [`Tape::hvp`] does not allocate.
     pub fn reserve_tangents(&mut self) {
@@ -596,6 +649,8 @@ impl Tape {
     pub fn bytes(&self) -> usize {
         let d = &self.data;
         d.entries.len() * core::mem::size_of::<Entry>()
+            + d.vals.len() * 8
+            + d.input_values.len() * 8
             + d.inputs.len() * 4
             + d.node_inputs.len() * 4
             + d.nodes.len() * core::mem::size_of::<Node>()
@@ -610,8 +665,8 @@ impl Tape {
     pub fn value(&self, y: Var) -> Result<f64, TapeError> {
         self.data.check()?;
         Ok(match self.data.output_index(y)? {
-            Some(i) => self.data.entries[i].value,
-            None => y.value,
+            Some(i) if self.data.replayed => self.data.vals[i],
+            _ => y.value,
         })
     }
 
@@ -625,10 +680,8 @@ impl Tape {
         }
         self.check_inputs(x.len(), "replay inputs")?;
         let d = &mut *self.data;
-        for (&i, &xi) in d.inputs.iter().zip(x) {
-            d.entries[i as usize].value = xi;
-        }
-        sweep::replay_f64(d, &mut self.scratch)
+        d.input_values.copy_from_slice(x);
+        sweep::replay_f64(d)
     }
 
     fn check_inputs(&self, found: usize, what: &'static str) -> Result<(), TapeError> {
@@ -762,9 +815,9 @@ impl Tape {
         let d = &*self.data;
         let (vals, adj) = (&mut work.vals, &mut work.adj);
         vals.clear();
-        vals.extend(d.entries.iter().map(|e| Dual::constant(e.value)));
-        for (&i, dir) in d.inputs.iter().zip(directions) {
-            vals[i as usize].d = *dir;
+        vals.resize(d.entries.len(), Dual::default());
+        for ((&i, &x), dir) in d.inputs.iter().zip(&d.input_values).zip(directions) {
+            vals[i as usize] = Dual::new(x, *dir);
         }
         sweep::forward(d, vals, &mut self.scratch)?;
         adj.clear();
@@ -841,6 +894,8 @@ pub(crate) fn record_rule<R: Rule>(rule: &R, x: &[Var], y: &mut [Var]) -> Result
                 n_inputs: x.len() as u32,
                 first_out,
                 n_outputs: y.len() as u32,
+                x: xv.clone(),
+                y: yv.clone(),
             });
             true
         }

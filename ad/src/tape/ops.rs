@@ -9,26 +9,11 @@ use super::{Op, active, record_rule};
 use crate::rule::{Rule, RuleError};
 use crate::scalar::Scalar;
 
-/// Records a unary entry `op(x)` with immediate operand `b` and constant `c` (see
-/// [`local`]), computing its value and partial from the one table of formulas.
+/// Records a unary entry `op(x)` with constant `c` (the `c` of `x + c`, `x^c`, …, `n` of
+/// `powi`; kept in the entry's unused partial slot), computing its value and partial from the
+/// one table of formulas.
 #[inline(always)]
-fn unary(x: Var, op: Op, b: u32, c: f64) -> Var {
-    let (v, pa, _) = local::<f64>(op, x.value, 0.0, c);
-    if x.is_const() {
-        return Var::constant(v);
-    }
-    let Some(t) = active() else {
-        return Var::orphan(v);
-    };
-    if x.generation != t.generation {
-        return t.foreign(x, v);
-    }
-    t.push(op, x.index, b, v, pa, c)
-}
-
-/// Records `op(x, c)` with the constant `c` (kept in the entry's unused partial slot).
-#[inline(always)]
-fn with_const(x: Var, op: Op, c: f64) -> Var {
+fn unary(x: Var, op: Op, c: f64) -> Var {
     let (v, pa, _) = local::<f64>(op, x.value, 0.0, c);
     if x.is_const() {
         return Var::constant(v);
@@ -72,7 +57,7 @@ impl Neg for Var {
     type Output = Var;
     #[inline(always)]
     fn neg(self) -> Var {
-        unary(self, Op::Neg, 0, 0.0)
+        unary(self, Op::Neg, 0.0)
     }
 }
 
@@ -82,8 +67,8 @@ impl Add for Var {
     fn add(self, o: Var) -> Var {
         match (self.is_const(), o.is_const()) {
             (false, false) => binary(self, o, Op::Add),
-            (false, true) => with_const(self, Op::AddC, o.value),
-            (true, _) => with_const(o, Op::AddC, self.value),
+            (false, true) => unary(self, Op::AddC, o.value),
+            (true, _) => unary(o, Op::AddC, self.value),
         }
     }
 }
@@ -94,8 +79,8 @@ impl Sub for Var {
         match (self.is_const(), o.is_const()) {
             (false, false) => binary(self, o, Op::Sub),
             // a − c = a + (−c) exactly in IEEE arithmetic.
-            (false, true) => with_const(self, Op::AddC, -o.value),
-            (true, _) => with_const(o, Op::CSub, self.value),
+            (false, true) => unary(self, Op::AddC, -o.value),
+            (true, _) => unary(o, Op::CSub, self.value),
         }
     }
 }
@@ -105,8 +90,8 @@ impl Mul for Var {
     fn mul(self, o: Var) -> Var {
         match (self.is_const(), o.is_const()) {
             (false, false) => binary(self, o, Op::Mul),
-            (false, true) => with_const(self, Op::MulC, o.value),
-            (true, _) => with_const(o, Op::MulC, self.value),
+            (false, true) => unary(self, Op::MulC, o.value),
+            (true, _) => unary(o, Op::MulC, self.value),
         }
     }
 }
@@ -116,8 +101,8 @@ impl Div for Var {
     fn div(self, o: Var) -> Var {
         match (self.is_const(), o.is_const()) {
             (false, false) => binary(self, o, Op::Div),
-            (false, true) => with_const(self, Op::DivC, o.value),
-            (true, _) => with_const(o, Op::CDiv, self.value),
+            (false, true) => unary(self, Op::DivC, o.value),
+            (true, _) => unary(o, Op::CDiv, self.value),
         }
     }
 }
@@ -133,56 +118,56 @@ impl Add<f64> for Var {
     type Output = Var;
     #[inline(always)]
     fn add(self, c: f64) -> Var {
-        with_const(self, Op::AddC, c)
+        unary(self, Op::AddC, c)
     }
 }
 impl Sub<f64> for Var {
     type Output = Var;
     #[inline(always)]
     fn sub(self, c: f64) -> Var {
-        with_const(self, Op::AddC, -c)
+        unary(self, Op::AddC, -c)
     }
 }
 impl Mul<f64> for Var {
     type Output = Var;
     #[inline(always)]
     fn mul(self, c: f64) -> Var {
-        with_const(self, Op::MulC, c)
+        unary(self, Op::MulC, c)
     }
 }
 impl Div<f64> for Var {
     type Output = Var;
     #[inline(always)]
     fn div(self, c: f64) -> Var {
-        with_const(self, Op::DivC, c)
+        unary(self, Op::DivC, c)
     }
 }
 impl Add<Var> for f64 {
     type Output = Var;
     #[inline(always)]
     fn add(self, x: Var) -> Var {
-        with_const(x, Op::AddC, self)
+        unary(x, Op::AddC, self)
     }
 }
 impl Sub<Var> for f64 {
     type Output = Var;
     #[inline(always)]
     fn sub(self, x: Var) -> Var {
-        with_const(x, Op::CSub, self)
+        unary(x, Op::CSub, self)
     }
 }
 impl Mul<Var> for f64 {
     type Output = Var;
     #[inline(always)]
     fn mul(self, x: Var) -> Var {
-        with_const(x, Op::MulC, self)
+        unary(x, Op::MulC, self)
     }
 }
 impl Div<Var> for f64 {
     type Output = Var;
     #[inline(always)]
     fn div(self, x: Var) -> Var {
-        with_const(x, Op::CDiv, self)
+        unary(x, Op::CDiv, self)
     }
 }
 
@@ -215,7 +200,7 @@ macro_rules! unary_fns {
     ($($name:ident => $op:ident),* $(,)?) => {$(
         #[inline(always)]
         fn $name(self) -> Var {
-            unary(self, Op::$op, 0, 0.0)
+            unary(self, Op::$op, 0.0)
         }
     )*};
 }
@@ -251,7 +236,7 @@ impl Scalar for Var {
         match n {
             0 => Var::constant(1.0),
             1 => self,
-            _ => unary(self, Op::PowI, n as u32, f64::from(n)),
+            _ => unary(self, Op::PowI, f64::from(n)),
         }
     }
     #[inline(always)]
@@ -259,7 +244,7 @@ impl Scalar for Var {
         if c == 0.0 {
             return Var::constant(1.0);
         }
-        with_const(self, Op::PowF, c)
+        unary(self, Op::PowF, c)
     }
     #[inline(always)]
     fn pow(self, y: Var) -> Var {
@@ -274,25 +259,25 @@ impl Scalar for Var {
     }
     #[inline(always)]
     fn signum(self) -> Var {
-        unary(self, Op::Signum, 0, 0.0)
+        unary(self, Op::Signum, 0.0)
     }
     // Piecewise constant: derivative 0, but recorded (not folded to constants) so that a replayed
     // tape recomputes them at the new inputs.
     #[inline(always)]
     fn floor(self) -> Var {
-        unary(self, Op::Floor, 0, 0.0)
+        unary(self, Op::Floor, 0.0)
     }
     #[inline(always)]
     fn ceil(self) -> Var {
-        unary(self, Op::Ceil, 0, 0.0)
+        unary(self, Op::Ceil, 0.0)
     }
     #[inline(always)]
     fn round(self) -> Var {
-        unary(self, Op::Round, 0, 0.0)
+        unary(self, Op::Round, 0.0)
     }
     #[inline(always)]
     fn trunc(self) -> Var {
-        unary(self, Op::Trunc, 0, 0.0)
+        unary(self, Op::Trunc, 0.0)
     }
     #[inline(always)]
     fn min(self, o: Var) -> Var {

@@ -107,61 +107,72 @@ fn rule_err(entry: usize) -> impl FnOnce(RuleError) -> TapeError {
     move |source| TapeError::Rule { entry, source }
 }
 
-/// Re-evaluates the tape in place at the input values already written into the input entries,
-/// and refreshes the local partials for the next reverse sweep.
-pub(crate) fn replay_f64(d: &mut TapeData, s: &mut Scratch) -> Result<(), TapeError> {
+/// Re-evaluates the tape at `d.input_values` into `d.vals`, and refreshes the local partials for
+/// the next reverse sweep (and the rule nodes' states and values).
+pub(crate) fn replay_f64(d: &mut TapeData) -> Result<(), TapeError> {
     let TapeData {
         entries,
+        vals,
+        replayed,
+        inputs,
+        input_values,
         nodes,
         node_inputs: ni,
         ..
     } = d;
-    for i in 0..entries.len() {
+    let n = entries.len();
+    *replayed = false;
+    // Every slot is written below (inputs here, the rest in entry order), so the buffer is only
+    // resized, never cleared.
+    vals.resize(n, 0.0);
+    for (&i, &x) in inputs.iter().zip(input_values.iter()) {
+        vals[i as usize] = x;
+    }
+    for i in 0..n {
         let e = entries[i];
-        match e.op {
-            // A constant's value is in its `pb` slot; inputs are set by the caller.
-            Op::Input | Op::RuleOut | Op::Const => {}
+        match e.op() {
+            Op::Input | Op::RuleOut => {}
+            Op::Const => vals[i] = e.pb,
             Op::Rule => {
-                let node = &mut nodes[e.a as usize];
-                s.x.clear();
-                s.x.extend(
-                    node_inputs(ni, node)
-                        .iter()
-                        .map(|&j| entries[j as usize].value),
-                );
+                let node = &mut nodes[e.a()];
                 let (o, m) = (node.first_out as usize, node.n_outputs as usize);
-                s.y.clear();
-                s.y.resize(m, 0.0);
-                node.rule.replay(&s.x, &mut s.y).map_err(rule_err(i))?;
-                for (r, &y) in s.y.iter().enumerate() {
-                    entries[o + r].value = y;
-                }
+                let Node { rule, x, y, .. } = node;
+                x.clear();
+                x.extend(
+                    ni[node.inputs_start as usize..][..node.n_inputs as usize]
+                        .iter()
+                        .map(|&j| vals[j as usize]),
+                );
+                rule.replay(x, y).map_err(rule_err(i))?;
+                vals[o..o + m].copy_from_slice(y);
             }
             op => {
-                let es = Unchecked(&entries[..]);
-                let x = es[e.a as usize].value;
+                let v = Unchecked(&vals[..]);
+                let x = v[e.a()];
                 let (value, pa, pb) = if op >= Op::FIRST_BINARY {
-                    local::<f64>(op, x, es[e.b as usize].value, 0.0)
+                    local::<f64>(op, x, v[e.b()], 0.0)
                 } else {
-                    let (v, pa, _) = local::<f64>(op, x, 0.0, e.pb);
-                    (v, pa, e.pb)
+                    let (value, pa, _) = local::<f64>(op, x, 0.0, e.pb);
+                    (value, pa, e.pb)
                 };
+                vals[i] = value;
                 let slot = &mut entries[i];
-                slot.value = value;
                 slot.pa = pa;
                 slot.pb = pb;
             }
         }
     }
+    *replayed = true;
     Ok(())
 }
 
-/// Sets `vals` to the tape's values with tangent `v` on the inputs.
+/// Sets `vals` to the inputs' values with tangent `v` (other entries are computed by
+/// [`forward`]).
 pub(crate) fn tangent_seed(d: &TapeData, v: &[f64], vals: &mut Vec<Dual<1>>) {
     vals.clear();
-    vals.extend(d.entries.iter().map(|e| Dual::constant(e.value)));
-    for (&i, &vi) in d.inputs.iter().zip(v) {
-        vals[i as usize].d[0] = vi;
+    vals.resize(d.entries.len(), Dual::default());
+    for ((&i, &x), &vi) in d.inputs.iter().zip(&d.input_values).zip(v) {
+        vals[i as usize] = Dual::new(x, [vi]);
     }
 }
 
@@ -171,8 +182,8 @@ fn scaled(p: f64, t: f64) -> f64 {
     if t == 0.0 { 0.0 } else { p * t }
 }
 
-/// Tangent sweep: re-evaluates the tape on `T` values (inputs already seeded in `vals`) by the
-/// chain rule on the `f64` local partials; rule nodes apply their jvp at the recorded state.
+/// Tangent sweep: evaluates the tape on `T` values (inputs already seeded in `vals`) by the
+/// chain rule on the `f64` local partials; rule nodes apply their jvp at their current state.
 pub(crate) fn forward<T: TapeScalar>(
     d: &TapeData,
     vals: &mut [T],
@@ -182,21 +193,17 @@ pub(crate) fn forward<T: TapeScalar>(
     assert!(vals.len() == n, "tangent buffer has one slot per entry");
     for i in 0..n {
         let e = d.entries[i];
-        match e.op {
+        match e.op() {
             Op::Input | Op::RuleOut => {}
             Op::Const => vals[i] = T::cst(e.pb),
             Op::Rule => {
-                let node = &d.nodes[e.a as usize];
+                let node = &d.nodes[e.a()];
                 let inputs = node_inputs(&d.node_inputs, node);
                 let (o, m, k) = (
                     node.first_out as usize,
                     node.n_outputs as usize,
                     T::TANGENTS,
                 );
-                s.x.clear();
-                s.x.extend(inputs.iter().map(|&j| d.entries[j as usize].value));
-                s.y.clear();
-                s.y.extend(d.entries[o..o + m].iter().map(|e| e.value));
                 s.dx.clear();
                 for t in 0..k {
                     s.dx.extend(inputs.iter().map(|&j| vals[j as usize].tangent(t)));
@@ -205,19 +212,19 @@ pub(crate) fn forward<T: TapeScalar>(
                 s.dy.resize(m * k, 0.0);
                 if k > 0 {
                     node.rule
-                        .jvp(&s.x, &s.y, &s.dx, &mut s.dy)
+                        .jvp(&node.x, &node.y, &s.dx, &mut s.dy)
                         .map_err(rule_err(i))?;
                 }
                 for r in 0..m {
                     let dy = &s.dy;
-                    vals[o + r] = T::from_parts(s.y[r], |t| dy[t * m + r]);
+                    vals[o + r] = T::from_parts(node.y[r], |t| dy[t * m + r]);
                 }
             }
             op => {
                 let v = Unchecked(&vals[..]);
-                let xa = v[e.a as usize];
+                let xa = v[e.a()];
                 let value = if op >= Op::FIRST_BINARY {
-                    let xb = v[e.b as usize];
+                    let xb = v[e.b()];
                     let (val, pa, pb) = local::<f64>(op, xa.value(), xb.value(), 0.0);
                     T::from_parts(val, |t| {
                         scaled(pa, xa.tangent(t)) + scaled(pb, xb.tangent(t))
@@ -243,9 +250,10 @@ pub(crate) fn reverse_f64(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Res
     let es = Unchecked(&d.entries[..]);
     for i in (0..n).rev() {
         let e = &es[i];
-        if e.op < Op::FIRST_UNARY {
-            match e.op {
-                Op::Rule => reverse_rule(d, i, Values::Entries(&d.entries), adj, s)?,
+        let op = e.op();
+        if op < Op::FIRST_UNARY {
+            match op {
+                Op::Rule => reverse_rule(d, i, Values::<f64>::Node, adj, s)?,
                 // Inputs are read (and cleared) by the caller.
                 Op::Input => {}
                 _ => adj[i] = 0.0,
@@ -259,9 +267,9 @@ pub(crate) fn reverse_f64(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Res
         if g == 0.0 {
             continue;
         }
-        adj[e.a as usize] += g * e.pa;
-        if e.op >= Op::FIRST_BINARY {
-            adj[e.b as usize] += g * e.pb;
+        adj[e.a()] += g * e.pa;
+        if op >= Op::FIRST_BINARY {
+            adj[e.b()] += g * e.pb;
         }
     }
     Ok(())
@@ -283,8 +291,9 @@ pub(crate) fn reverse_dual<T: TapeScalar>(
     let es = Unchecked(&d.entries[..]);
     for i in (0..n).rev() {
         let e = es[i];
-        if e.op < Op::FIRST_UNARY {
-            if e.op == Op::Rule {
+        let op = e.op();
+        if op < Op::FIRST_UNARY {
+            if op == Op::Rule {
                 reverse_rule(d, i, Values::Scalars(vals), adj, s)?;
             }
             continue;
@@ -294,35 +303,25 @@ pub(crate) fn reverse_dual<T: TapeScalar>(
         if g.is_all_zero() {
             continue;
         }
-        let (a, b) = (e.a as usize, e.b as usize);
-        if e.op >= Op::FIRST_BINARY {
-            let (_, pa, pb) = local::<T>(e.op, v[a], v[b], 0.0);
+        let (a, b) = (e.a(), e.b());
+        if op >= Op::FIRST_BINARY {
+            let (_, pa, pb) = local::<T>(op, v[a], v[b], 0.0);
             adj[a] += g * pa;
             adj[b] += g * pb;
         } else {
-            let (_, pa, _) = local::<T>(e.op, v[a], T::zero(), e.pb);
+            let (_, pa, _) = local::<T>(op, v[a], T::zero(), e.pb);
             adj[a] += g * pa;
         }
     }
     Ok(())
 }
 
-/// Where a reverse sweep reads the primal (and tangent) values of rule nodes' inputs and outputs.
+/// Where a reverse sweep reads the values of a rule node's inputs and outputs.
 enum Values<'a, T> {
-    /// The `f64` values stored in the tape's entries.
-    Entries(&'a [super::Entry]),
-    /// A separate buffer (the dual values of forward over reverse).
+    /// The `f64` values the node keeps (recording or last replay).
+    Node,
+    /// A buffer of dual values (forward over reverse).
     Scalars(&'a [T]),
-}
-
-impl<T: TapeScalar> Values<'_, T> {
-    #[inline]
-    fn get(&self, i: usize) -> T {
-        match self {
-            Values::Entries(e) => T::cst(e[i].value),
-            Values::Scalars(v) => v[i],
-        }
-    }
 }
 
 /// Pulls the adjoints of a rule node's outputs back to its inputs through the rule's vjp (once
@@ -334,7 +333,7 @@ fn reverse_rule<T: TapeScalar>(
     adj: &mut [T],
     s: &mut Scratch,
 ) -> Result<(), TapeError> {
-    let node = &d.nodes[d.entries[i].a as usize];
+    let node = &d.nodes[d.entries[i].a()];
     let inputs = node_inputs(&d.node_inputs, node);
     let (o, m, n) = (
         node.first_out as usize,
@@ -344,11 +343,20 @@ fn reverse_rule<T: TapeScalar>(
     if adj[o..o + m].iter().all(|g| g.is_all_zero()) {
         return Ok(());
     }
+    // The value (and, for dual values, the tangent) of input `r` / output `r` of the node.
+    let input = |r: usize| match &vals {
+        Values::Node => T::cst(node.x[r]),
+        Values::Scalars(v) => v[inputs[r] as usize],
+    };
+    let output = |r: usize| match &vals {
+        Values::Node => T::cst(node.y[r]),
+        Values::Scalars(v) => v[o + r],
+    };
     if T::TANGENTS == 0 {
         s.x.clear();
-        s.x.extend(inputs.iter().map(|&j| vals.get(j as usize).value()));
+        s.x.extend((0..n).map(|r| input(r).value()));
         s.y.clear();
-        s.y.extend((o..o + m).map(|j| vals.get(j).value()));
+        s.y.extend((0..m).map(|r| output(r).value()));
         s.dy.clear();
         s.dy.extend(adj[o..o + m].iter().map(|v| v.value()));
         s.dx.clear();
@@ -368,9 +376,9 @@ fn reverse_rule<T: TapeScalar>(
     for t in 0..k {
         let lane = |v: &T| Dual::new(v.value(), [v.tangent(t)]);
         s.xd.clear();
-        s.xd.extend(inputs.iter().map(|&j| lane(&vals.get(j as usize))));
+        s.xd.extend((0..n).map(|r| lane(&input(r))));
         s.yd.clear();
-        s.yd.extend((o..o + m).map(|j| lane(&vals.get(j))));
+        s.yd.extend((0..m).map(|r| lane(&output(r))));
         s.ybd.clear();
         s.ybd.extend(adj[o..o + m].iter().map(lane));
         s.xbd.clear();
