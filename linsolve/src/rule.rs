@@ -1,0 +1,538 @@
+//! The linear-solve rule: `X = A⁻¹ B` as a [`tangent_ad::Rule`], so a solve joins every AD mode
+//! without its factorisation being differentiated through.
+//!
+//! # The derivatives
+//!
+//! Differentiating `A X = B` gives `Ȧ X + A Ẋ = Ḃ`, so
+//!
+//! * **forward** (jvp): `Ẋ = A⁻¹ (Ḃ − Ȧ X)` — for `N` tangent directions at once, one solve with
+//!   `N · k` right-hand sides on the factorisation of the primal;
+//! * **reverse** (vjp): with `B̄ = A⁻ᵀ X̄` (one transpose solve on the same factorisation),
+//!   `B̄` is the cotangent of `B` and `Ā = −B̄ Xᵀ`. For a sparse `A` only the entries on `A`'s
+//!   pattern are inputs, so `Ā` is `−B̄ Xᵀ` restricted to the pattern: `Āₚ = −Σ_c B̄[i,c] X[j,c]`
+//!   for the stored entry `p` at `(i, j)` — `O(nnz · k)`, never a dense outer product.
+//!
+//! (Giles, "Collected matrix derivative results for forward and reverse mode algorithmic
+//! differentiation", 2008.) The transposed rule `Aᵀ X = B` (used for the reverse rule's own
+//! derivatives) swaps the roles: `Ẋ = A⁻ᵀ(Ḃ − Ȧᵀ X)`, `B̄ = A⁻¹ X̄`, `Ā = −X B̄ᵀ`.
+//!
+//! # Second order
+//!
+//! The factorisation of the primal is the rule's state (`Arc`), reused by the jvp and the vjp.
+//! When the derivatives are themselves differentiated (`Dual<N, Dual<M>>` for Hessians, the
+//! tape's forward-over-reverse for Hessian-vector products) the jvp and vjp run on dual numbers;
+//! their solves are then written as `S::apply_rule` of the same rule holding the same
+//! factorisation, whose primal solves without refactorising — so second (and higher) derivatives
+//! through a solve never factorise again and never differentiate a factorisation.
+//!
+//! # Inputs and outputs
+//!
+//! Inputs: the values of `A` — dense: all `n²`, column-major (`a[i + n j] = Aᵢⱼ`); sparse: the
+//! `nnz` stored values in the storage order of the matrix given to
+//! [`LinearSolveRule::sparse`] (CSC or CSR) — followed by `B` (`n × k`, column-major). Outputs:
+//! `X` (`n × k`). Only square `A` and the direct methods (LU, Cholesky, QR; dense and sparse).
+
+use std::sync::Arc;
+
+use faer::{MatMut, MatRef, Par};
+use sprs::CsMat;
+use tangent_ad::{Rule, RuleError, Scalar, is_f64};
+
+use crate::algorithm::{LinearAlgorithm, Ordering, SparseLuMethod, par};
+use crate::dense::{DenseCholesky, DenseLu, DenseQr, Scratch};
+use crate::error::LinsolveError;
+use crate::matrix::CscPattern;
+use crate::sparse::{SparseCholeskyFactor, SparseLuFactor};
+
+/// The factorisation a rule's primal leaves for its derivatives.
+#[derive(Debug)]
+pub struct LinearSolveState {
+    factor: Factor,
+}
+
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per primal evaluation, behind an Arc
+enum Factor {
+    DenseLu(DenseLu),
+    DenseCholesky(DenseCholesky),
+    DenseQr(DenseQr),
+    SparseLu(SparseLuFactor),
+    SparseCholesky(SparseCholeskyFactor),
+}
+
+impl LinearSolveState {
+    /// `rhs ← A⁻¹ rhs` (or `A⁻ᵀ rhs`), `rhs` is `n × k` column-major.
+    fn solve(&self, transpose: bool, rhs: &mut [f64], n: usize) -> Result<(), LinsolveError> {
+        let k = rhs.len().checked_div(n).unwrap_or(0);
+        match &self.factor {
+            Factor::DenseLu(f) => {
+                let mut work = vec![0.0; n];
+                let m = MatMut::from_column_major_slice_mut(rhs, n, k);
+                if transpose {
+                    f.solve_transpose_in_place(m, &mut work);
+                } else {
+                    f.solve_in_place(m, &mut work);
+                }
+            }
+            Factor::DenseCholesky(f) => {
+                f.solve_in_place(MatMut::from_column_major_slice_mut(rhs, n, k))
+            }
+            Factor::DenseQr(f) => {
+                let (req, len) = f.scratch_req(k);
+                let mut scratch = Scratch::new(req, len)?;
+                let b = rhs.to_vec();
+                f.solve(
+                    transpose,
+                    MatRef::from_column_major_slice(&b, n, k),
+                    MatMut::from_column_major_slice_mut(rhs, n, k),
+                    &mut scratch,
+                );
+            }
+            Factor::SparseLu(f) => {
+                let (req, len) = f.scratch_req(k);
+                let mut scratch = Scratch::new(req, len)?;
+                f.solve_in_place(transpose, rhs, k, &mut scratch);
+            }
+            Factor::SparseCholesky(f) => {
+                let mut scratch = Scratch::new(f.scratch_req(k), 0)?;
+                f.solve_in_place(
+                    MatMut::from_column_major_slice_mut(rhs, n, k),
+                    scratch.mem.stack(),
+                );
+            }
+        }
+        if let Some(p) = rhs.iter().position(|v| !v.is_finite()) {
+            return Err(LinsolveError::Singular {
+                pivot: p % n.max(1),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Which dense factorisation.
+#[derive(Debug, Clone, Copy)]
+enum DenseKind {
+    Lu,
+    Cholesky,
+    Qr,
+}
+
+/// The matrix structure a rule solves with, built once.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per rule, behind an Arc
+enum Structure {
+    Dense {
+        kind: DenseKind,
+        par: Par,
+    },
+    Sparse {
+        pattern: CscPattern,
+        /// Row and column of each input value (user storage order).
+        rows: Vec<usize>,
+        cols: Vec<usize>,
+        /// A factor object holding the symbolic analysis; every primal takes fresh numeric
+        /// storage sharing it.
+        template: SparseTemplate,
+    },
+}
+
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per rule, behind an Arc
+enum SparseTemplate {
+    Lu(SparseLuFactor),
+    Cholesky(SparseCholeskyFactor),
+}
+
+#[derive(Debug)]
+struct Shared {
+    n: usize,
+    n_values: usize,
+    structure: Structure,
+}
+
+/// `X = A⁻¹ B` as a differentiation rule; see the module docs.
+///
+/// ```
+/// use tangent_ad::{Dual, Scalar};
+/// use tangent_linsolve::LinearSolveRule;
+///
+/// // A(p) = [[2 + p, 1], [1, 3]], b = [1, 2]; x(p) = A(p)⁻¹ b, differentiated in p at p = 0.
+/// let rule = LinearSolveRule::dense(2);
+/// let p = Dual::<1>::variable(0.0, 0);
+/// let a = [p + 2.0, Dual::from(1.0), Dual::from(1.0), Dual::from(3.0)]; // column-major
+/// let b = [Dual::from(1.0), Dual::from(2.0)];
+/// let mut x = [Dual::<1>::default(); 2];
+/// rule.solve(&a, &b, &mut x).unwrap();
+/// // x = (0.2, 0.6); dx/dp = −A⁻¹ (∂A/∂p) x = −A⁻¹ [0.2, 0] = [−0.12, 0.04].
+/// assert!((x[0].v - 0.2).abs() < 1e-15 && (x[1].v - 0.6).abs() < 1e-15);
+/// assert!((x[0].d[0] + 0.12).abs() < 1e-15 && (x[1].d[0] - 0.04).abs() < 1e-15);
+/// ```
+#[derive(Clone, Debug)]
+pub struct LinearSolveRule {
+    shared: Arc<Shared>,
+    nrhs: usize,
+    transpose: bool,
+    /// Set on the rules the derivatives apply: solve with this factorisation (of the same `A`).
+    factor: Option<Arc<LinearSolveState>>,
+}
+
+impl LinearSolveRule {
+    /// Dense `n × n` `A`, LU with partial pivoting.
+    pub fn dense(n: usize) -> Self {
+        Self::from_shared(Shared {
+            n,
+            n_values: n * n,
+            structure: Structure::Dense {
+                kind: DenseKind::Lu,
+                par: Par::Seq,
+            },
+        })
+    }
+
+    /// Dense `n × n` `A` with the given algorithm: [`DenseLu`](crate::DenseLu),
+    /// [`DenseCholesky`](crate::DenseCholesky) (`A` SPD; the lower triangle is read) or
+    /// [`DenseQr`](crate::DenseQr); `Auto` is LU.
+    pub fn dense_with(n: usize, alg: &LinearAlgorithm) -> Result<Self, LinsolveError> {
+        let (kind, threads) = match alg {
+            LinearAlgorithm::Auto => (DenseKind::Lu, 1),
+            LinearAlgorithm::DenseLu(o) => (DenseKind::Lu, o.threads),
+            LinearAlgorithm::DenseCholesky(o) => (DenseKind::Cholesky, o.threads),
+            LinearAlgorithm::DenseQr(o) => (DenseKind::Qr, o.threads),
+            _ => {
+                return Err(LinsolveError::Unsupported {
+                    algorithm: alg.name(),
+                    what: "the dense linear-solve rule (use DenseLu, DenseCholesky or DenseQr)",
+                });
+            }
+        };
+        Ok(Self::from_shared(Shared {
+            n,
+            n_values: n * n,
+            structure: Structure::Dense {
+                kind,
+                par: par(threads),
+            },
+        }))
+    }
+
+    /// Sparse square `A` with the pattern of `a` (values ignored), sparse LU with the default
+    /// options; the symbolic analysis runs here, once.
+    pub fn sparse(a: &CsMat<f64>) -> Result<Self, LinsolveError> {
+        Self::sparse_with(a, &LinearAlgorithm::SparseLu(Default::default()))
+    }
+
+    /// Sparse square `A` with [`SparseLu`](crate::SparseLu) or
+    /// [`SparseCholesky`](crate::SparseCholesky) (`Auto` is sparse LU).
+    pub fn sparse_with(a: &CsMat<f64>, alg: &LinearAlgorithm) -> Result<Self, LinsolveError> {
+        let pattern = CscPattern::from_sprs(a.view())?;
+        let n = pattern.nrows;
+        if pattern.ncols != n {
+            return Err(LinsolveError::NotSquare {
+                what: "the linear-solve rule",
+                nrows: n,
+                ncols: pattern.ncols,
+            });
+        }
+        let template = match alg {
+            LinearAlgorithm::Auto => SparseTemplate::Lu(SparseLuFactor::new(
+                &pattern,
+                &Ordering::Amd,
+                SparseLuMethod::Auto,
+                Par::Seq,
+            )?),
+            LinearAlgorithm::SparseLu(o) => SparseTemplate::Lu(SparseLuFactor::new(
+                &pattern,
+                &o.ordering,
+                o.method,
+                Par::Seq,
+            )?),
+            LinearAlgorithm::SparseCholesky(o) => SparseTemplate::Cholesky(
+                SparseCholeskyFactor::new(&pattern, &o.ordering, Par::Seq)?,
+            ),
+            _ => {
+                return Err(LinsolveError::Unsupported {
+                    algorithm: alg.name(),
+                    what: "the sparse linear-solve rule (use SparseLu or SparseCholesky)",
+                });
+            }
+        };
+        let nnz = pattern.nnz();
+        let (mut rows, mut cols) = (vec![0; nnz], vec![0; nnz]);
+        for p in 0..nnz {
+            (rows[p], cols[p]) = pattern.user_position(p);
+        }
+        Ok(Self::from_shared(Shared {
+            n,
+            n_values: nnz,
+            structure: Structure::Sparse {
+                pattern,
+                rows,
+                cols,
+                template,
+            },
+        }))
+    }
+
+    fn from_shared(shared: Shared) -> Self {
+        Self {
+            shared: Arc::new(shared),
+            nrhs: 1,
+            transpose: false,
+            factor: None,
+        }
+    }
+
+    /// The same rule for `k` right-hand sides (`B` and `X` are `n × k`).
+    pub fn with_rhs(mut self, k: usize) -> Self {
+        self.nrhs = k;
+        self
+    }
+
+    /// The order `n` of `A`.
+    pub fn n(&self) -> usize {
+        self.shared.n
+    }
+
+    /// Number of inputs that are values of `A` (`n²` dense, `nnz` sparse).
+    pub fn n_values(&self) -> usize {
+        self.shared.n_values
+    }
+
+    /// Applies the rule in any scalar type: `x = A⁻¹ b` with `a_values` as in the module docs,
+    /// `b` and `x` of length `n · k`. Allocates the concatenated input.
+    pub fn solve<S: Scalar>(&self, a_values: &[S], b: &[S], x: &mut [S]) -> Result<(), RuleError> {
+        let mut input = Vec::with_capacity(a_values.len() + b.len());
+        input.extend_from_slice(a_values);
+        input.extend_from_slice(b);
+        S::apply_rule(self, &input, x)
+    }
+
+    /// Factorises `A` from its values (the primal's work).
+    fn factorise(&self, values: &[f64]) -> Result<LinearSolveState, LinsolveError> {
+        let n = self.shared.n;
+        if let Some(p) = values.iter().position(|v| !v.is_finite()) {
+            let (row, col) = match &self.shared.structure {
+                Structure::Dense { .. } => (p % n.max(1), p / n.max(1)),
+                Structure::Sparse { rows, cols, .. } => (rows[p], cols[p]),
+            };
+            return Err(LinsolveError::NonFinite {
+                what: "matrix",
+                row,
+                col,
+            });
+        }
+        let factor = match &self.shared.structure {
+            Structure::Dense { kind, par } => {
+                let a = MatRef::from_column_major_slice(values, n, n);
+                match kind {
+                    DenseKind::Lu => {
+                        let mut f = DenseLu::new(n, *par)?;
+                        f.factor(a)?;
+                        Factor::DenseLu(f)
+                    }
+                    DenseKind::Cholesky => {
+                        let mut f = DenseCholesky::new(n, *par)?;
+                        f.factor(a)?;
+                        Factor::DenseCholesky(f)
+                    }
+                    DenseKind::Qr => {
+                        let mut f = DenseQr::new(n, n, *par)?;
+                        f.factor(a)?;
+                        Factor::DenseQr(f)
+                    }
+                }
+            }
+            Structure::Sparse {
+                pattern, template, ..
+            } => {
+                let mut csc = vec![0.0; pattern.nnz()];
+                pattern.scatter_values(values, &mut csc)?;
+                match template {
+                    SparseTemplate::Lu(t) => {
+                        let mut f = t.fresh()?;
+                        f.factor(pattern, &csc)?;
+                        Factor::SparseLu(f)
+                    }
+                    SparseTemplate::Cholesky(t) => {
+                        let mut f = t.fresh()?;
+                        f.factor(pattern, &csc)?;
+                        Factor::SparseCholesky(f)
+                    }
+                }
+            }
+        };
+        Ok(LinearSolveState { factor })
+    }
+
+    /// `out[c] −= op(M) y[c]` for each right-hand-side column, `M` given by its input values
+    /// (`op` is the transpose when `transpose`).
+    fn sub_matvec<S: Scalar>(&self, transpose: bool, m: &[S], y: &[S], out: &mut [S]) {
+        let n = self.shared.n;
+        for (yc, oc) in y.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+            match &self.shared.structure {
+                Structure::Dense { .. } => {
+                    for j in 0..n {
+                        let col = &m[j * n..(j + 1) * n];
+                        if transpose {
+                            let mut s = S::zero();
+                            for i in 0..n {
+                                s += col[i] * yc[i];
+                            }
+                            oc[j] -= s;
+                        } else {
+                            let yj = yc[j];
+                            for i in 0..n {
+                                oc[i] -= col[i] * yj;
+                            }
+                        }
+                    }
+                }
+                Structure::Sparse { rows, cols, .. } => {
+                    for ((&i, &j), &v) in rows.iter().zip(cols).zip(m) {
+                        if transpose {
+                            oc[j] -= v * yc[i];
+                        } else {
+                            oc[i] -= v * yc[j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `X = op(A)⁻¹ R` for `R` holding `cols` columns: on `f64` directly with the factorisation,
+    /// otherwise through the rule holding it (so that the solve is differentiated).
+    fn solve_with_state<S: Scalar>(
+        &self,
+        state: &Arc<LinearSolveState>,
+        transpose: bool,
+        a_values: &[S],
+        r: &[S],
+        out: &mut [S],
+    ) -> Result<(), RuleError> {
+        let n = self.shared.n;
+        let cols = r.len().checked_div(n).unwrap_or(0);
+        if is_f64::<S>() {
+            let mut buf: Vec<f64> = r.iter().map(|v| v.value()).collect();
+            state.solve(transpose, &mut buf, n)?;
+            for (o, v) in out.iter_mut().zip(buf) {
+                *o = S::cst(v);
+            }
+            return Ok(());
+        }
+        let inner = Self {
+            shared: self.shared.clone(),
+            nrhs: cols,
+            transpose,
+            factor: Some(state.clone()),
+        };
+        let mut input = Vec::with_capacity(a_values.len() + r.len());
+        input.extend_from_slice(a_values);
+        input.extend_from_slice(r);
+        S::apply_rule(&inner, &input, out)
+    }
+}
+
+impl Rule for LinearSolveRule {
+    type State = Arc<LinearSolveState>;
+
+    fn n_inputs(&self) -> usize {
+        self.shared.n_values + self.shared.n * self.nrhs
+    }
+
+    fn n_outputs(&self) -> usize {
+        self.shared.n * self.nrhs
+    }
+
+    fn primal(&self, x: &[f64], y: &mut [f64]) -> Result<Self::State, RuleError> {
+        let (a, b) = x.split_at(self.shared.n_values);
+        if let Some(p) = b.iter().position(|v| !v.is_finite()) {
+            let n = self.shared.n.max(1);
+            return Err(LinsolveError::NonFinite {
+                what: "right-hand side",
+                row: p % n,
+                col: p / n,
+            }
+            .into());
+        }
+        let state = match &self.factor {
+            Some(f) => f.clone(),
+            None => Arc::new(self.factorise(a)?),
+        };
+        y.copy_from_slice(b);
+        state.solve(self.transpose, y, self.shared.n)?;
+        Ok(state)
+    }
+
+    /// `Ẋ = op(A)⁻¹ (Ḃ − op(Ȧ) X)` for all directions in one multi-right-hand-side solve.
+    fn jvp<S: Scalar>(
+        &self,
+        state: &Self::State,
+        x: &[S],
+        y: &[S],
+        dx: &[S],
+        dy: &mut [S],
+    ) -> Result<(), RuleError> {
+        let (nv, ni, m) = (self.shared.n_values, self.n_inputs(), self.n_outputs());
+        if ni == 0 || m == 0 {
+            return Ok(());
+        }
+        let k = dx.len() / ni;
+        let mut r = vec![S::zero(); m * k];
+        for (d, rj) in dx.chunks_exact(ni).zip(r.chunks_exact_mut(m)) {
+            let (da, db) = d.split_at(nv);
+            rj.copy_from_slice(db);
+            self.sub_matvec(self.transpose, da, y, rj);
+        }
+        self.solve_with_state(state, self.transpose, &x[..nv], &r, dy)
+    }
+
+    /// `B̄ += op(A)⁻ᵀ X̄`, `Ā −= B̄ Xᵀ` (`X B̄ᵀ` transposed), on `A`'s pattern for sparse `A`.
+    fn vjp<S: Scalar>(
+        &self,
+        state: &Self::State,
+        x: &[S],
+        y: &[S],
+        ybar: &[S],
+        xbar: &mut [S],
+    ) -> Result<(), RuleError> {
+        let (n, nv) = (self.shared.n, self.shared.n_values);
+        if n == 0 {
+            return Ok(());
+        }
+        let mut bbar = vec![S::zero(); ybar.len()];
+        self.solve_with_state(state, !self.transpose, &x[..nv], ybar, &mut bbar)?;
+        let (abar, bbar_out) = xbar.split_at_mut(nv);
+        for (o, &v) in bbar_out.iter_mut().zip(&bbar) {
+            *o += v;
+        }
+        // Ā −= Σ_c u_c w_cᵀ with (u, w) = (B̄, X), or (X, B̄) for the transposed rule.
+        let (u, w) = if self.transpose {
+            (y, &bbar[..])
+        } else {
+            (&bbar[..], y)
+        };
+        match &self.shared.structure {
+            Structure::Dense { .. } => {
+                for (uc, wc) in u.chunks_exact(n).zip(w.chunks_exact(n)) {
+                    for j in 0..n {
+                        let wj = wc[j];
+                        let col = &mut abar[j * n..(j + 1) * n];
+                        for i in 0..n {
+                            col[i] -= uc[i] * wj;
+                        }
+                    }
+                }
+            }
+            Structure::Sparse { rows, cols, .. } => {
+                for (uc, wc) in u.chunks_exact(n).zip(w.chunks_exact(n)) {
+                    for ((o, &i), &j) in abar.iter_mut().zip(rows).zip(cols) {
+                        *o -= uc[i] * wc[j];
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

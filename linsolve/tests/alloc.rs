@@ -1,0 +1,234 @@
+//! After `init` (and a first solve that sizes every buffer), refactorising with new values and
+//! solving allocate nothing: a counting global allocator around the hot calls.
+
+#![allow(clippy::unwrap_used)] // tests: unwrap is the assertion
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use common::*;
+use sprs::CsMat;
+use tangent_linsolve::problems::{brusselator_iteration_matrix, poisson_2d};
+use tangent_linsolve::*;
+
+struct Counting;
+
+/// Whether allocations are being counted, and how many were seen. The binary has one test
+/// function, so no other test allocates concurrently.
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: delegates to the system allocator; only adds an atomic counter update.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            COUNT.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            COUNT.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations(f: impl FnOnce()) -> usize {
+    COUNT.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    f();
+    COUNTING.store(false, Ordering::SeqCst);
+    COUNT.load(Ordering::SeqCst)
+}
+
+/// New values, refactorisation, solve and transpose solve with a fixed number of right-hand
+/// sides: zero allocations, twice in a row.
+fn hot_loop_is_allocation_free(
+    name: &str,
+    prob: &LinearProblem,
+    alg: LinearAlgorithm,
+    values2: &[f64],
+    transpose: bool,
+) {
+    let mut cache = init(prob, &alg).unwrap();
+    let values1: Vec<f64> = match &prob.a {
+        Matrix::Dense(m) => (0..m.nrows() * m.ncols())
+            .map(|p| m[(p % m.nrows(), p / m.nrows())])
+            .collect(),
+        Matrix::Sparse(m) => m.data().to_vec(),
+        _ => unreachable!(),
+    };
+    let (m, n) = (cache.nrows(), cache.ncols());
+    let b: Vec<f64> = (0..m).map(|i| 1.0 + i as f64 * 0.01).collect();
+    let mut x = vec![0.0; n];
+    let mut xt = vec![0.0; m];
+    // Warm-up: sizes the scratch for one right-hand side.
+    cache.solve().unwrap();
+    if transpose {
+        cache.solve_transpose_into(&b[..n.min(m)], &mut xt[..]).ok();
+    }
+    for round in 0..2 {
+        let values = if round == 0 { values2 } else { &values1[..] };
+        let count = allocations(|| {
+            cache.set_values(values).unwrap();
+            cache.set_rhs(&b).unwrap();
+            cache.solve().unwrap();
+            cache.solve_into(&b, &mut x).unwrap();
+            if transpose {
+                cache.solve_transpose_into(&b[..n], &mut xt[..m]).unwrap();
+            }
+        });
+        assert_eq!(count, 0, "{name}: {count} allocations in round {round}");
+    }
+}
+
+fn scaled(a: &CsMat<f64>, s: f64) -> Vec<f64> {
+    a.data().iter().map(|v| v * s).collect()
+}
+
+fn the_counter_counts() {
+    assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8; 10]))), 1);
+}
+
+fn dense_methods() {
+    let mut rng = Rng(41);
+    for n in [10usize, 100, 300] {
+        let a = well_conditioned(n, &mut rng);
+        let a2: Vec<f64> = (0..n * n).map(|p| a[(p % n, p / n)] * 1.5).collect();
+        let prob = LinearProblem::new(a.clone(), vec![1.0; n]);
+        hot_loop_is_allocation_free(
+            &format!("dense LU n={n}"),
+            &prob,
+            DenseLu::default().into(),
+            &a2,
+            true,
+        );
+        hot_loop_is_allocation_free(
+            &format!("dense QR n={n}"),
+            &prob,
+            DenseQr::default().into(),
+            &a2,
+            true,
+        );
+        let s = spd(n, &mut rng);
+        let s2: Vec<f64> = (0..n * n).map(|p| s[(p % n, p / n)] * 2.0).collect();
+        let prob = LinearProblem::new(s, vec![1.0; n]);
+        hot_loop_is_allocation_free(
+            &format!("dense Cholesky n={n}"),
+            &prob,
+            DenseCholesky::default().into(),
+            &s2,
+            true,
+        );
+    }
+    // Rectangular least squares.
+    let a = random(120, 40, &mut rng);
+    let a2: Vec<f64> = (0..120 * 40).map(|p| a[(p % 120, p / 120)] * 0.5).collect();
+    let prob = LinearProblem::new(a, vec![1.0; 120]);
+    hot_loop_is_allocation_free(
+        "dense QR 120×40",
+        &prob,
+        DenseQr::default().into(),
+        &a2,
+        false,
+    );
+}
+
+fn sparse_methods() {
+    for ng in [8usize, 32] {
+        let a = brusselator_iteration_matrix(ng, 0.05);
+        let n = a.rows();
+        let prob = LinearProblem::new(a.clone(), vec![1.0; n]);
+        let alg: LinearAlgorithm = SparseLu::default().into();
+        hot_loop_is_allocation_free(
+            &format!("sparse LU (multifrontal) n={n}"),
+            &prob,
+            alg,
+            &scaled(&a, 1.1),
+            true,
+        );
+        let csr = a.to_csr();
+        let prob = LinearProblem::new(csr.clone(), vec![1.0; n]);
+        hot_loop_is_allocation_free(
+            &format!("sparse LU CSR n={n}"),
+            &prob,
+            SparseLu::default().into(),
+            &scaled(&csr, 0.9),
+            true,
+        );
+    }
+    let p = poisson_2d(30);
+    let prob = LinearProblem::new(p.clone(), vec![1.0; 900]);
+    hot_loop_is_allocation_free(
+        "sparse Cholesky",
+        &prob,
+        SparseCholesky::default().into(),
+        &scaled(&p, 2.0),
+        true,
+    );
+}
+
+fn krylov_methods() {
+    let p = poisson_2d(20);
+    let prob = LinearProblem::new(p.clone(), vec![1.0; 400]);
+    for pre in [
+        Preconditioner::None,
+        Preconditioner::Jacobi,
+        Preconditioner::Ilu0,
+    ] {
+        hot_loop_is_allocation_free(
+            &format!("CG {pre:?}"),
+            &prob,
+            Cg {
+                preconditioner: pre.clone(),
+                ..Default::default()
+            }
+            .into(),
+            &scaled(&p, 2.0),
+            true,
+        );
+        hot_loop_is_allocation_free(
+            &format!("GMRES {pre:?}"),
+            &prob,
+            Gmres {
+                preconditioner: pre.clone(),
+                ..Default::default()
+            }
+            .into(),
+            &scaled(&p, 2.0),
+            true,
+        );
+        hot_loop_is_allocation_free(
+            &format!("BiCGStab {pre:?}"),
+            &prob,
+            BiCgStab {
+                preconditioner: pre,
+                ..Default::default()
+            }
+            .into(),
+            &scaled(&p, 2.0),
+            true,
+        );
+    }
+}
+
+#[test]
+fn hot_calls_are_allocation_free() {
+    // One test function: the counter is global.
+    the_counter_counts();
+    dense_methods();
+    sparse_methods();
+    krylov_methods();
+}
