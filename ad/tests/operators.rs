@@ -9,6 +9,7 @@ use tangent_ad::check::{
 use tangent_ad::operators::*;
 use tangent_ad::problems::{ChainedMap, ChainedMapSum, ExtendedRosenbrock};
 use tangent_ad::{AdError, AsVector, ScalarFunction, VectorFunction, scalar_fn, vector_fn};
+use tangent_testing::{floats, oracles};
 
 /// AD against Ridders differences: Ridders reaches about 1e-10 relative on these smooth
 /// functions; 1e-8 leaves two digits of margin.
@@ -18,19 +19,6 @@ const AD_VS_RIDDERS: f64 = 1e-8;
 const FD_VS_RIDDERS: f64 = 1e-5;
 /// Second-order central differences: error about ε^{1/2} ≈ 1.5e-8 relative times curvature scale.
 const FD2_VS_RIDDERS: f64 = 1e-4;
-
-fn oracles() -> serde_json::Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../problems/oracles.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn floats(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
 
 fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / b.abs().max(1e-300)

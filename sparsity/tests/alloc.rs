@@ -4,50 +4,12 @@
 //! allocator around every call. One test function on purpose: the counter is global, and tests
 //! of one binary run in parallel threads.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
 use tangent_ad::problems::{Brusselator2D, BrusselatorState, ExtendedRosenbrock};
 use tangent_sparsity::{JacobianMode, SparseHessian, SparseJacobian, SparseJacobianOptions};
-
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static COUNT: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: delegates to the system allocator; only adds an atomic counter update.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            COUNT.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            COUNT.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use tangent_testing::allocations;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Number of allocations made while `f` runs.
-fn allocations(f: impl FnOnce()) -> usize {
-    COUNT.store(0, Ordering::SeqCst);
-    COUNTING.store(true, Ordering::SeqCst);
-    f();
-    COUNTING.store(false, Ordering::SeqCst);
-    COUNT.load(Ordering::SeqCst)
-}
+static GLOBAL: tangent_testing::CountingAllocator = tangent_testing::CountingAllocator;
 
 #[test]
 fn compressed_evaluations_are_allocation_free() {
