@@ -84,11 +84,17 @@ fn chained(c: &mut Criterion) {
     group.bench_function("G", |b| b.iter(|| g.eval(black_box(&x[..]), &mut y)));
     let mut rec = prepare_gradient(&s, &Reverse, &x).unwrap();
     group.bench_function("gradient of sum reverse record", |b| {
-        b.iter(|| rec.value_and_gradient(&s, black_box(&x), &mut grad).unwrap())
+        b.iter(|| {
+            rec.value_and_gradient(&s, black_box(&x), &mut grad)
+                .unwrap()
+        })
     });
     let mut rep = prepare_gradient(&s, &ReverseReplay, &x).unwrap();
     group.bench_function("gradient of sum reverse replay", |b| {
-        b.iter(|| rep.value_and_gradient(&s, black_box(&x), &mut grad).unwrap())
+        b.iter(|| {
+            rep.value_and_gradient(&s, black_box(&x), &mut grad)
+                .unwrap()
+        })
     });
     let mut fj = prepare_jacobian(&g, &Forward::<10>, &x).unwrap();
     group.bench_function("jacobian forward chunk10", |b| {
@@ -123,7 +129,10 @@ fn main() {
     tangent_benches::print_ratios(
         "P6 rosenbrock hessian n=100",
         "f",
-        &["hessian forward-over-reverse", "hessian forward-over-forward chunk8"],
+        &[
+            "hessian forward-over-reverse",
+            "hessian forward-over-forward chunk8",
+        ],
     );
     tangent_benches::print_ratios(
         "P6 chained map",
