@@ -128,39 +128,39 @@ pub(crate) fn replay_f64(d: &mut TapeData) -> Result<(), TapeError> {
     for (&i, &x) in inputs.iter().zip(input_values.iter()) {
         vals[i as usize] = x;
     }
+    let (entries, vals) = (&mut entries[..], &mut vals[..]);
     for i in 0..n {
         let e = entries[i];
-        match e.op() {
-            Op::Input | Op::RuleOut => {}
-            Op::Const => vals[i] = e.pb,
-            Op::Rule => {
-                let node = &mut nodes[e.a()];
-                let (o, m) = (node.first_out as usize, node.n_outputs as usize);
-                let Node { rule, x, y, .. } = node;
-                x.clear();
-                x.extend(
-                    ni[node.inputs_start as usize..][..node.n_inputs as usize]
-                        .iter()
-                        .map(|&j| vals[j as usize]),
-                );
-                rule.replay(x, y).map_err(rule_err(i))?;
-                vals[o..o + m].copy_from_slice(y);
+        let op = e.op();
+        if op < Op::FIRST_UNARY {
+            match op {
+                Op::Const => vals[i] = e.pb,
+                Op::Rule => {
+                    let node = &mut nodes[e.a()];
+                    let (o, m) = (node.first_out as usize, node.n_outputs as usize);
+                    let Node { rule, x, y, .. } = node;
+                    x.clear();
+                    x.extend(
+                        ni[node.inputs_start as usize..][..node.n_inputs as usize]
+                            .iter()
+                            .map(|&j| vals[j as usize]),
+                    );
+                    rule.replay(x, y).map_err(rule_err(i))?;
+                    vals[o..o + m].copy_from_slice(y);
+                }
+                // Inputs were set above; rule outputs are written by their `Rule` entry.
+                _ => {}
             }
-            op => {
-                let v = Unchecked(&vals[..]);
-                let x = v[e.a()];
-                let (value, pa, pb) = if op >= Op::FIRST_BINARY {
-                    local::<f64>(op, x, v[e.b()], 0.0)
-                } else {
-                    let (value, pa, _) = local::<f64>(op, x, 0.0, e.pb);
-                    (value, pa, e.pb)
-                };
-                vals[i] = value;
-                let slot = &mut entries[i];
-                slot.pa = pa;
-                slot.pb = pb;
-            }
+            continue;
         }
+        // One dispatch per entry (inside `local`): both operands are read unconditionally — a
+        // unary entry's `b` is 0, a valid index — and a unary entry keeps its constant in `pb`.
+        let mut v = UncheckedMut(&mut *vals);
+        let (value, pa, pb) = local::<f64>(op, v[e.a()], v[e.b()], e.pb);
+        v[i] = value;
+        let slot = &mut entries[i];
+        slot.pa = pa;
+        slot.pb = if op >= Op::FIRST_BINARY { pb } else { e.pb };
     }
     *replayed = true;
     Ok(())
