@@ -3,8 +3,9 @@
 //! measured in the same run.
 //!
 //! * detection (global and local tracers) / f — target ≤ 200;
-//! * colouring (all orderings, the best kept) / f, and colours against the lower bound (the
-//!   largest row); SciPy's grouping on the same pattern is `benches/peers/sparsity_scipy.py`,
+//! * colouring / f: natural-order greedy, Recursive Largest First alone, and the default (all
+//!   seven orderings, the best kept, then 2 000 tabu steps); colours of each against the lower
+//!   bound (the largest row); SciPy's grouping on the same pattern is `benches/peers/sparsity_scipy.py`,
 //!   which reads the pattern this benchmark writes to `target/sparsity/p3_n{N}.txt`;
 //! * compressed Jacobian on `Dual<4>`, `Dual<8>`, `Dual<16>`, in parallel, and with the colours
 //!   of the thorough (tabu) colouring / f — target ≤ 1.5 × colours;
@@ -55,6 +56,15 @@ fn brusselator(c: &mut Criterion) {
         group.bench_function("coloring natural", |b| {
             b.iter(|| {
                 column_coloring(&pattern, &GreedyColoring::with_order(Order::Natural)).unwrap()
+            })
+        });
+        group.bench_function("coloring rlf", |b| {
+            b.iter(|| {
+                column_coloring(
+                    &pattern,
+                    &GreedyColoring::with_order(Order::RecursiveLargestFirst),
+                )
+                .unwrap()
             })
         });
         group.bench_function("coloring default", |b| {
@@ -158,6 +168,7 @@ fn main() {
                 "detect global",
                 "detect local",
                 "coloring natural",
+                "coloring rlf",
                 "coloring default",
                 "prepare",
                 "jacobian compressed chunk4",

@@ -30,13 +30,23 @@
 //! # Orderings
 //!
 //! Greedy colouring visits the vertices in an [`Order`] and gives each the smallest colour its
-//! neighbours leave free. [`GreedyColoring::default`] runs all six orderings (natural, largest
-//! first, smallest last, incidence degree, dynamic largest first, DSATUR; each costs
-//! `O(Σ_v Σ_{u ∈ N(v)} 1)`), keeps the fewest colours, then spends a small budget of *tabu
-//! search* steps trying to remove colours one at a time (Hertz & de Werra's TabuCol).
-//! Optionally, passes of Culberson's *iterated greedy* (re-colour listing whole colour classes
-//! together: never more colours) run in between. [`GreedyColoring::thorough`] gives the tabu
-//! search a large budget.
+//! neighbours leave free. Six orderings are sequential (natural, largest first, smallest last,
+//! incidence degree, dynamic largest first, DSATUR; each costs `O(Σ_v Σ_{u ∈ N(v)} 1)`); the
+//! seventh, [`Order::RecursiveLargestFirst`] (Leighton's RLF), builds one colour class at a time
+//! as a maximal independent set packed against the vertices it already excludes, at about one
+//! neighbourhood sweep per colour, and lists the classes in turn. [`GreedyColoring::default`]
+//! runs all seven, keeps the fewest colours, then spends a small budget of *tabu search* steps
+//! trying to remove colours one at a time (Hertz & de Werra's TabuCol). Optionally, passes of
+//! Culberson's *iterated greedy* (re-colour listing whole colour classes together: never more
+//! colours) run in between. [`GreedyColoring::thorough`] gives the tabu search a large budget.
+//!
+//! On P3 (the 2-D Brusselator, `2N²` states on an `N × N` periodic grid, 6 nonzeros per row)
+//! the sequential orderings give 10–13 colours, RLF 9, and the default's tabu search, started
+//! from RLF's 9, reaches 8 (N = 8, 32, 64). The numbering of the states matters to sequential
+//! orderings: P3 stores all `u` then all `v`; numbered `(u, v)` per grid point instead (as
+//! diffsol's P3 is), plain natural-order greedy gives 8 — it then colours a point's two species
+//! together, like a stencil colouring of the grid — while it gives 12 on the blocked numbering.
+//! RLF gives 9 on each numbering tried (blocked, interleaved, by first row, breadth-first).
 //!
 //! # Checks
 //!
@@ -73,12 +83,15 @@
 //! * A. H. Gebremedhin, F. Manne, A. Pothen, *What color is your Jacobian? Graph coloring for
 //!   computing derivatives*, SIAM Review 47(4), 2005.
 //! * D. Brélaz, *New methods to color the vertices of a graph*, Comm. ACM 22(4), 1979 (DSATUR).
+//! * F. T. Leighton, *A graph coloring algorithm for large scheduling problems*, J. Res. Natl.
+//!   Bur. Stand. 84(6), 1979 (RLF).
 //! * A. Hertz, D. de Werra, *Using tabu search techniques for graph coloring*, Computing 39,
 //!   1987.
 //! * J. C. Culberson, *Iterated greedy graph coloring and the difficulty landscape*, TR 92-07,
 //!   University of Alberta, 1992.
 
 mod order;
+mod rlf;
 mod tabu;
 
 pub use order::Order;
@@ -95,6 +108,10 @@ pub(crate) trait Graph {
     fn for_each_neighbor(&self, v: usize, stamp: &mut [u32], tag: u32, f: impl FnMut(usize));
     /// An upper bound on the total number of (directed) edges.
     fn edge_bound(&self) -> usize;
+    /// The graph as adjacency lists, when it is stored that way.
+    fn lists(&self) -> Option<&Lists> {
+        None
+    }
 }
 
 /// The column-intersection graph of a pattern, walked through the bipartite graph: vertices are
@@ -150,6 +167,47 @@ impl Graph for Adjacency<'_> {
     }
 }
 
+/// A graph materialised as adjacency lists: `v`'s neighbours are `adj[ptr[v]..ptr[v + 1]]`,
+/// distinct and without `v` (for algorithms that revisit neighbourhoods many times).
+pub(crate) struct Lists {
+    pub(crate) ptr: Vec<usize>,
+    pub(crate) adj: Vec<u32>,
+}
+
+impl Lists {
+    /// The adjacency lists of `g`.
+    pub(crate) fn of<G: Graph>(g: &G) -> Self {
+        let n = g.n_vertices();
+        let mut stamp = vec![u32::MAX; n];
+        let mut ptr = Vec::with_capacity(n + 1);
+        ptr.push(0);
+        let mut adj = Vec::new();
+        for v in 0..n {
+            g.for_each_neighbor(v, &mut stamp, v as u32, |u| adj.push(u as u32));
+            ptr.push(adj.len());
+        }
+        Self { ptr, adj }
+    }
+}
+
+impl Graph for Lists {
+    fn n_vertices(&self) -> usize {
+        self.ptr.len() - 1
+    }
+    fn edge_bound(&self) -> usize {
+        self.adj.len()
+    }
+    #[inline]
+    fn for_each_neighbor(&self, v: usize, _stamp: &mut [u32], _tag: u32, mut f: impl FnMut(usize)) {
+        for &u in &self.adj[self.ptr[v]..self.ptr[v + 1]] {
+            f(u as usize);
+        }
+    }
+    fn lists(&self) -> Option<&Lists> {
+        Some(self)
+    }
+}
+
 /// What a [`Coloring`] partitions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -191,10 +249,15 @@ pub struct GreedyColoring {
 pub const TABU_MAX_EDGES: usize = 1 << 24;
 
 impl Default for GreedyColoring {
-    /// The cheap default: all orderings, no iterated-greedy passes (on P3 even 1000 passes leave
-    /// the count at 10), then 2 000 tabu steps. On P3 (benchmark `sparsity`): 10 → 9 colours at
-    /// N = 32 and 64 (about 10 and 50 ms, some 600 and 1500 evaluations of `f`), 10 → 8 at
-    /// N = 8. See [`GreedyColoring::thorough`] for more.
+    /// The cheap default: all seven orderings (Recursive Largest First included), no
+    /// iterated-greedy passes (on P3, from DSATUR's 10, even 1000 passes leave the count at 10),
+    /// then 2 000 tabu steps. On P3 (the colour counts are deterministic): the sequential
+    /// orderings give 10 colours at best, RLF 9, and the tabu search from RLF's colouring 8 at
+    /// N = 8, 32 and 64 (the lower bound is 6; at N = 24 it finds 7). Time, release build: about
+    /// 7 ms at N = 32 (RLF 1 ms of it; most of the rest is the search failing to find 7) and
+    /// 16 ms at N = 64 on a quiet machine; in the `sparsity` benchmark on a loaded one 7.6 and
+    /// 26 ms, where the previous default (no RLF, slower tabu steps), which stopped at 9
+    /// colours, took 9.6 and 38 ms. See [`GreedyColoring::thorough`] for more.
     fn default() -> Self {
         Self {
             order: OrderChoice::Best,
@@ -205,8 +268,8 @@ impl Default for GreedyColoring {
 }
 
 impl GreedyColoring {
-    /// All orderings and 200 000 tabu steps: fewer colours for a one-off cost of about a second
-    /// (P3 N = 32 and 64: 8 colours, where greedy gives 10; SciPy's grouping 13).
+    /// All orderings and 200 000 tabu steps: sometimes fewer colours, for a one-off cost of
+    /// up to about a second (P3 N = 32 and 64: 8 colours, like the default, in 0.3–0.8 s).
     pub fn thorough() -> Self {
         Self {
             order: OrderChoice::Best,
@@ -394,6 +457,15 @@ fn color_graph<G: Graph>(
     kind: ColoringKind,
     lower_bound: usize,
 ) -> Coloring {
+    // Several orderings, RLF and the tabu search each walk every neighbourhood at least once:
+    // then materialise the graph once (distinct neighbours, no stamps) if it is not too large.
+    let revisits = match alg.order {
+        OrderChoice::Best | OrderChoice::Fixed(Order::RecursiveLargestFirst) => true,
+        OrderChoice::Fixed(_) => alg.tabu_steps > 0,
+    };
+    if revisits && g.lists().is_none() && g.edge_bound() <= TABU_MAX_EDGES {
+        return color_graph(&Lists::of(g), alg, kind, lower_bound);
+    }
     let orders: &[Order] = match &alg.order {
         OrderChoice::Best => &Order::ALL,
         OrderChoice::Fixed(o) => core::slice::from_ref(o),
@@ -416,10 +488,13 @@ fn color_graph<G: Graph>(
     } else {
         (colors, k)
     };
-    let (colors, k) = if k > lower_bound && g.edge_bound() <= TABU_MAX_EDGES {
-        tabu::improve(g, colors, k, lower_bound, alg.tabu_steps)
-    } else {
-        (colors, k)
+    // The tabu search runs on the materialised graph (above), so not on graphs larger than
+    // `TABU_MAX_EDGES`.
+    let (colors, k) = match g.lists() {
+        Some(lists) if k > lower_bound => {
+            tabu::improve(lists, colors, k, lower_bound, alg.tabu_steps)
+        }
+        _ => (colors, k),
     };
     Coloring {
         kind,

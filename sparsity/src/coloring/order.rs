@@ -29,17 +29,27 @@ pub enum Order {
     /// distinct colours (its *saturation*), ties by larger degree. The ordering depends on the
     /// colours given so far; greedy colouring in this order reproduces DSATUR's colouring.
     Saturation,
+    /// Recursive Largest First (Leighton, 1979): colour classes built one at a time, each a
+    /// maximal independent set of the uncoloured vertices grown by repeatedly adding the
+    /// candidate with the most neighbours already excluded from the class (ties: fewest
+    /// candidate neighbours). The ordering lists the classes one after the other; greedy
+    /// colouring in this order reproduces RLF's colouring. Dearer than the others (about `k`
+    /// neighbourhood sweeps for `k` colours) and usually fewer colours on mesh and stencil
+    /// patterns (P3: 9 where the others give 10–13; banded, block-diagonal and arrow-head
+    /// patterns: the lower bound, as the others).
+    RecursiveLargestFirst,
 }
 
 impl Order {
     /// All orderings, the cheapest first.
-    pub const ALL: [Order; 6] = [
+    pub const ALL: [Order; 7] = [
         Order::Natural,
         Order::LargestFirst,
         Order::SmallestLast,
         Order::IncidenceDegree,
         Order::DynamicLargestFirst,
         Order::Saturation,
+        Order::RecursiveLargestFirst,
     ];
 
     /// The vertices of `g` in this order.
@@ -62,6 +72,7 @@ impl Order {
             Order::IncidenceDegree => dynamic(g, vec![0; n], Pick::Max, Update::Increment),
             Order::DynamicLargestFirst => dynamic(g, degrees(g), Pick::Max, Update::Decrement),
             Order::Saturation => saturation(g),
+            Order::RecursiveLargestFirst => super::rlf::order(g),
         }
     }
 }

@@ -8,25 +8,19 @@
 //! conflict is left the `(k−1)`-colouring is valid and the search goes on for `k−2`; it stops
 //! at the lower bound or when its step budget is spent, keeping the last valid colouring.
 //!
+//! Each step scans the `(conflicting vertex, colour)` pairs once, collecting the best moves,
+//! and draws one of them uniformly (one draw per step, not one per tie as reservoir sampling
+//! would: on P3, N = 32, that about halves the time per step). The search
+//! starts from whatever colouring it is given — in [`GreedyColoring::default`](super::GreedyColoring::default)
+//! the best of the orderings, which on mesh-like patterns is usually Recursive Largest First's
+//! (on P3: 9 colours where the best sequential ordering gives 10, and from 9 a few hundred steps
+//! find 8, where from 10 even 2 000 steps stop at 9).
+//!
 //! Reference: A. Hertz, D. de Werra, *Using tabu search techniques for graph coloring*,
 //! Computing 39, 1987; the tenure rule is Galinier & Hao, *Hybrid evolutionary algorithms for
 //! graph coloring*, J. Comb. Optim. 3, 1999.
 
-use super::Graph;
-
-/// Adjacency lists of `g` (materialised: the search revisits neighbourhoods many times).
-fn adjacency<G: Graph>(g: &G) -> (Vec<usize>, Vec<u32>) {
-    let n = g.n_vertices();
-    let mut stamp = vec![u32::MAX; n];
-    let mut ptr = Vec::with_capacity(n + 1);
-    ptr.push(0);
-    let mut adj = Vec::new();
-    for v in 0..n {
-        g.for_each_neighbor(v, &mut stamp, v as u32, |u| adj.push(u as u32));
-        ptr.push(adj.len());
-    }
-    (ptr, adj)
-}
+use super::{Graph, Lists};
 
 /// xorshift64* with a fixed seed: the search is deterministic.
 struct Rng(u64);
@@ -44,18 +38,18 @@ impl Rng {
 
 /// Tries to lower the colour count of the valid colouring `colors` (`n_colors` colours) towards
 /// `lower_bound` within `budget` steps in total; returns the best valid colouring found.
-pub(crate) fn improve<G: Graph>(
-    g: &G,
+pub(crate) fn improve(
+    lists: &Lists,
     colors: Vec<u32>,
     n_colors: usize,
     lower_bound: usize,
     budget: usize,
 ) -> (Vec<u32>, usize) {
-    let n = g.n_vertices();
+    let n = lists.n_vertices();
     if budget == 0 || n_colors <= lower_bound.max(1) || n == 0 {
         return (colors, n_colors);
     }
-    let (ptr, adj) = adjacency(g);
+    let (ptr, adj) = (&lists.ptr, &lists.adj);
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     let mut best = (colors, n_colors);
     let mut steps_left = budget;
@@ -77,7 +71,7 @@ pub(crate) fn improve<G: Graph>(
                 c => c as u32,
             })
             .collect();
-        match search(&ptr, &adj, &mut col, k, &mut steps_left, &mut rng) {
+        match search(ptr, adj, &mut col, k, &mut steps_left, &mut rng) {
             true => best = (col, k),
             false => break,
         }
@@ -133,46 +127,42 @@ fn search(
         }
     }
     let mut iter = 0usize;
+    let mut moves: Vec<(u32, u32)> = Vec::new();
     while conflicts > 0 {
         if *steps_left == 0 {
             return false;
         }
         *steps_left -= 1;
         iter += 1;
-        // The best move (v, c); ties broken at random by reservoir sampling.
-        let mut best: Option<(usize, u32, i64)> = None;
-        let mut ties = 0u64;
+        // The best moves (v, c), all of the same conflict change; one is drawn at random.
+        let mut best_delta = i64::MAX;
+        moves.clear();
         for &v in &set {
             let v = v as usize;
-            let cur = gamma[v * k + col[v] as usize] as i64;
-            for c in 0..k as u32 {
-                if c == col[v] {
+            let (row, tenure) = (&gamma[v * k..(v + 1) * k], &tabu[v * k..(v + 1) * k]);
+            let own = col[v] as usize;
+            let cur = row[own] as i64;
+            for c in 0..k {
+                let delta = row[c] as i64 - cur;
+                if c == own || delta > best_delta {
                     continue;
                 }
-                let delta = gamma[v * k + c as usize] as i64 - cur;
-                let allowed = tabu[v * k + c as usize] <= iter
-                    || (conflicts as i64 + delta) < best_conflicts as i64;
-                if !allowed {
+                // Tabu unless it gives the fewest conflicts seen so far (aspiration).
+                if tenure[c] > iter && conflicts as i64 + delta >= best_conflicts as i64 {
                     continue;
                 }
-                match best {
-                    Some((_, _, d)) if delta > d => {}
-                    Some((_, _, d)) if delta == d => {
-                        ties += 1;
-                        if rng.below(ties as usize + 1) == 0 {
-                            best = Some((v, c, delta));
-                        }
-                    }
-                    _ => {
-                        best = Some((v, c, delta));
-                        ties = 0;
-                    }
+                if delta < best_delta {
+                    best_delta = delta;
+                    moves.clear();
                 }
+                moves.push((v as u32, c as u32));
             }
         }
-        let Some((v, c, delta)) = best else {
+        if moves.is_empty() {
             continue; // every move tabu: let the tenures expire
-        };
+        }
+        let (v, c) = moves[rng.below(moves.len())];
+        let (v, delta) = (v as usize, best_delta);
         let old = col[v];
         col[v] = c;
         conflicts = (conflicts as i64 + delta) as usize;
