@@ -66,6 +66,30 @@ pub enum Attempt {
     },
     /// An evaluation of the right-hand side returned NaN or ±∞.
     NonFinite(NonFinite),
+    /// The implicit stage equations were not solved: the Newton iteration diverged or converged
+    /// too slowly even with a Jacobian evaluated for this step. The driver rejects the step and
+    /// asks [`Stepper::next_step_size`] for a smaller one (with `error = ∞`).
+    ConvergenceFailure,
+    /// The iteration matrix `I − c J` is singular at this step size (an exactly zero pivot).
+    /// The driver retries with a quarter of the step (`I − c J → I` as `c → 0`), or fails with
+    /// [`OdeError::SingularIterationMatrix`] when the
+    /// step cannot shrink.
+    Singular {
+        /// The time at which the matrix was formed (the start of the step).
+        t: f64,
+        /// The column of the failing pivot (0-based).
+        pivot: usize,
+    },
+    /// The Jacobian `∂f/∂u` evaluated at time `t` has a non-finite entry: the solve fails with
+    /// [`OdeError::NonFiniteJacobian`].
+    NonFiniteJacobian {
+        /// The time of the evaluation.
+        t: f64,
+        /// Row of the entry.
+        row: usize,
+        /// Column of the entry.
+        column: usize,
+    },
 }
 
 /// The per-component tolerances of a solve, expanded from [`Tolerance`] once at `init`.
@@ -191,6 +215,20 @@ impl<F: OdeRhs + ?Sized> StepContext<'_, F> {
     pub fn eval(&mut self, t: f64, u: &[f64], du: &mut [f64]) {
         self.stats.rhs_evaluations += 1;
         self.rhs.rhs::<f64>(t, u, self.p, du);
+    }
+
+    /// `du = f(t, u, p)`, counted, and where it first holds NaN or ±∞.
+    #[inline]
+    pub fn eval_checked(&mut self, t: f64, u: &[f64], du: &mut [f64]) -> Result<(), NonFinite> {
+        self.eval(t, u, du);
+        match du.iter().position(|v| !v.is_finite()) {
+            None => Ok(()),
+            Some(component) => Err(NonFinite {
+                t,
+                component,
+                value: du[component],
+            }),
+        }
     }
 }
 

@@ -5,8 +5,9 @@
 //! * **bad input**, found by [`init`](crate::init) before any step is taken (dimension mismatches,
 //!   non-finite initial values, invalid tolerances, `saveat` times out of order or outside the
 //!   span);
-//! * **integration failures** during the solve (a non-finite right-hand side, a step size below
-//!   the minimum, the step budget exhausted). Each of these variants carries the *partial
+//! * **integration failures** during the solve (a non-finite right-hand side or Jacobian, a step
+//!   size below the minimum, the step budget exhausted, a singular iteration matrix of an
+//!   implicit method). Each of these variants carries the *partial
 //!   solution*: everything saved up to the last accepted step, with its counters, a dense output
 //!   (when enabled) valid up to that point, and a [`ReturnCode`](crate::ReturnCode) naming the
 //!   failure. [`OdeError::partial_solution`] reaches it without matching on the variant.
@@ -114,6 +115,60 @@ pub enum OdeError {
         /// The partial solution.
         solution: Box<Solution>,
     },
+    /// The iteration matrix `I − c J` of an implicit method was singular at time `t` and no
+    /// smaller step (which moves it towards the identity) was possible: a fixed step size, or the
+    /// step shrank to the minimum.
+    #[error(
+        "singular iteration matrix at t = {t} (step {h:e}, zero pivot at column {pivot}); partial solution kept up to t = {}",
+        solution.end_time()
+    )]
+    SingularIterationMatrix {
+        /// The time of the last accepted step.
+        t: f64,
+        /// The step size whose matrix was singular.
+        h: f64,
+        /// The column of the failing pivot (0-based).
+        pivot: usize,
+        /// The partial solution.
+        solution: Box<Solution>,
+    },
+    /// The Jacobian `∂f/∂u` evaluated at time `t` has a non-finite entry.
+    #[error(
+        "Jacobian is not finite at t = {t} (entry ({row}, {column})); partial solution kept up to t = {}",
+        solution.end_time()
+    )]
+    NonFiniteJacobian {
+        /// The time of the evaluation.
+        t: f64,
+        /// Row of the entry.
+        row: usize,
+        /// Column of the entry.
+        column: usize,
+        /// The partial solution.
+        solution: Box<Solution>,
+    },
+    /// The Newton iteration of an implicit method did not converge in a fixed-step solve
+    /// (`adaptive = false`), where the step cannot be reduced. (Adaptive solves reduce the step
+    /// instead, and fail with [`OdeError::StepSizeTooSmall`] if that does not help.)
+    #[error(
+        "Newton iteration did not converge at t = {t} with the fixed step {h:e}; partial solution kept up to t = {}",
+        solution.end_time()
+    )]
+    ConvergenceFailure {
+        /// The time of the last accepted step.
+        t: f64,
+        /// The step size.
+        h: f64,
+        /// The partial solution.
+        solution: Box<Solution>,
+    },
+    /// The Jacobian of a stiff method could not be prepared (sparsity detection, colouring, or a
+    /// user-supplied pattern that is not `n × n`).
+    #[error("cannot prepare the Jacobian: {0}")]
+    Jacobian(#[from] tangent_sparsity::SparsityError),
+    /// The linear solver of a stiff method could not be prepared (symbolic analysis).
+    #[error("cannot prepare the linear solver: {0}")]
+    LinearSolver(#[from] tangent_linsolve::LinsolveError),
     /// [`Solution::at`] was asked for a time outside the interval the solution covers.
     #[error("t = {t} is outside the solution's interval [{start}, {end}]")]
     OutsideSolution {
@@ -131,12 +186,18 @@ pub enum OdeError {
 
 impl OdeError {
     /// The partial solution kept by an integration failure ([`OdeError::NonFiniteRhs`],
-    /// [`OdeError::StepSizeTooSmall`], [`OdeError::MaxStepsReached`]); `None` for input errors.
+    /// [`OdeError::StepSizeTooSmall`], [`OdeError::MaxStepsReached`],
+    /// [`OdeError::SingularIterationMatrix`], [`OdeError::NonFiniteJacobian`],
+    /// [`OdeError::ConvergenceFailure`]); `None` for input
+    /// and set-up errors.
     pub fn partial_solution(&self) -> Option<&Solution> {
         match self {
             Self::NonFiniteRhs { solution, .. }
             | Self::StepSizeTooSmall { solution, .. }
-            | Self::MaxStepsReached { solution, .. } => Some(solution),
+            | Self::MaxStepsReached { solution, .. }
+            | Self::SingularIterationMatrix { solution, .. }
+            | Self::NonFiniteJacobian { solution, .. }
+            | Self::ConvergenceFailure { solution, .. } => Some(solution),
             _ => None,
         }
     }
@@ -146,7 +207,10 @@ impl OdeError {
         match self {
             Self::NonFiniteRhs { solution, .. }
             | Self::StepSizeTooSmall { solution, .. }
-            | Self::MaxStepsReached { solution, .. } => Some(*solution),
+            | Self::MaxStepsReached { solution, .. }
+            | Self::SingularIterationMatrix { solution, .. }
+            | Self::NonFiniteJacobian { solution, .. }
+            | Self::ConvergenceFailure { solution, .. } => Some(*solution),
             _ => None,
         }
     }

@@ -8,7 +8,17 @@
 //! interpolant, or the step's own value where it ends exactly on a requested time) and append its
 //! dense output. A right-hand side that returns NaN or ±∞ rejects the step and divides the step
 //! size by 4; if that happens at an already accepted point, or the step size becomes too small,
-//! the solve fails with the partial solution.
+//! the solve fails with the partial solution. Implicit methods add three outcomes: a Newton
+//! iteration that fails (the step is rejected and the method chooses a smaller one), a singular
+//! iteration matrix (the step is divided by 4, since `I − cJ` tends to the identity as the step
+//! shrinks; the solve fails if it cannot shrink), and a non-finite Jacobian (the solve fails).
+//!
+//! `tstops` are stepped to, never across: a step that would pass one is shortened to end on it
+//! (or stretched by at most 1 % to reach it) — precisely, on the float just before it, so that no
+//! evaluation of `f` before the stop sees the value of `t` at the stop (a forcing that switches
+//! on at `t ≥ t_s` is off for every stage up to it) — and the method restarts at the stop itself,
+//! as at `t0`, from the state reached (the solution is continuous; moving it by one unit in the
+//! last place of `t` changes it by `|f|·ε|t|`). The step is saved at the stop's time.
 
 use crate::algorithm::{
     Attempt, ErrorWeights, NonFinite, OdeAlgorithm, StepContext, Stepper, eval_events,
@@ -26,6 +36,9 @@ enum Failure {
     NonFinite(NonFinite),
     StepTooSmall { t: f64, h: f64, min_step: f64 },
     MaxSteps { t: f64, max_steps: usize },
+    Singular { t: f64, h: f64, pivot: usize },
+    NonFiniteJacobian { t: f64, row: usize, column: usize },
+    NewtonFailed { t: f64, h: f64 },
 }
 
 impl Failure {
@@ -34,6 +47,9 @@ impl Failure {
             Self::NonFinite(_) => ReturnCode::NonFiniteRhs,
             Self::StepTooSmall { .. } => ReturnCode::StepSizeTooSmall,
             Self::MaxSteps { .. } => ReturnCode::MaxStepsReached,
+            Self::Singular { .. } => ReturnCode::SingularIterationMatrix,
+            Self::NonFiniteJacobian { .. } => ReturnCode::NonFiniteJacobian,
+            Self::NewtonFailed { .. } => ReturnCode::ConvergenceFailure,
         }
     }
 
@@ -56,6 +72,19 @@ impl Failure {
                 max_steps,
                 solution,
             },
+            Self::Singular { t, h, pivot } => OdeError::SingularIterationMatrix {
+                t,
+                h,
+                pivot,
+                solution,
+            },
+            Self::NonFiniteJacobian { t, row, column } => OdeError::NonFiniteJacobian {
+                t,
+                row,
+                column,
+                solution,
+            },
+            Self::NewtonFailed { t, h } => OdeError::ConvergenceFailure { t, h, solution },
         }
     }
 }
@@ -147,6 +176,29 @@ fn validate<F, E>(problem: &OdeProblem<F, E>) -> Result<ErrorWeights, OdeError> 
                 index,
                 t,
                 reason: "is not strictly after the previous saveat time in the direction of integration",
+            });
+        }
+    }
+    for (index, &t) in o.tstops.iter().enumerate() {
+        if !t.is_finite() {
+            return Err(OdeError::NonFiniteInput {
+                what: "tstops",
+                index,
+                value: t,
+            });
+        }
+        if dir * (t - t0) < 0.0 || dir * (t - t1) > 0.0 {
+            return Err(OdeError::InvalidOption {
+                what: "tstops",
+                value: t,
+                reason: "lies outside the time span",
+            });
+        }
+        if index > 0 && dir * (t - o.tstops[index - 1]) <= 0.0 {
+            return Err(OdeError::InvalidOption {
+                what: "tstops",
+                value: t,
+                reason: "is not strictly after the previous stop in the direction of integration",
             });
         }
     }
@@ -287,6 +339,11 @@ impl<'p, F: OdeRhs, E: EventFunction, A: OdeAlgorithm> Integrator<'p, F, E, A> {
         self.solution
     }
 
+    /// The method's stepper (for what it prepared, e.g. [`BdfStepper::info`](crate::BdfStepper::info)).
+    pub fn stepper(&self) -> &A::Stepper {
+        &self.stepper
+    }
+
     /// The algorithm.
     pub fn algorithm(&self) -> &A {
         &self.algorithm
@@ -404,11 +461,46 @@ impl<'p, F: OdeRhs, E: EventFunction, A: OdeAlgorithm> Integrator<'p, F, E, A> {
                 ),
             };
             let stretch = if opts.adaptive { 1.01 } else { 1.0 + 1e-9 };
-            let mut last_non_finite: Option<NonFinite> = None;
+            // The failure that made the last rejections shrink the step (a non-finite `f`, a
+            // singular iteration matrix): reported instead of "step too small" if the step
+            // underflows before one is accepted.
+            let mut last_failure: Option<Failure> = None;
+            let tstops = &opts.tstops[..];
+            let mut next_stop = 0;
             loop {
                 let t = stepper.t();
                 if t == tf {
                     break;
+                }
+                while next_stop < tstops.len() && dir * (tstops[next_stop] - t) <= 0.0 {
+                    next_stop += 1;
+                }
+                if let Some(&ts) = tstops.get(next_stop)
+                    && ts != tf
+                    && dir * (just_before(ts, dir) - t) <= 0.0
+                {
+                    // The last step ended on the stop (at the float before it, so that f was
+                    // only evaluated on this side of the discontinuity): restart there.
+                    next_stop += 1;
+                    scratch_u.copy_from_slice(stepper.u());
+                    if let Err(nf) = stepper.start(&mut ctx, ts, scratch_u) {
+                        outcome = Err(Failure::NonFinite(nf));
+                        break;
+                    }
+                    h_abs = match opts.initial_step {
+                        Some(h) => h.abs(),
+                        None => hairer_initial_step(
+                            &mut ctx,
+                            &*stepper,
+                            ts,
+                            dir,
+                            (tf - ts).abs(),
+                            opts.max_step,
+                            scratch_u,
+                            scratch_f,
+                        ),
+                    };
+                    continue;
                 }
                 if ctx.stats.accepted_steps >= opts.max_steps {
                     outcome = Err(Failure::MaxSteps {
@@ -418,22 +510,27 @@ impl<'p, F: OdeRhs, E: EventFunction, A: OdeAlgorithm> Integrator<'p, F, E, A> {
                     break;
                 }
                 h_abs = h_abs.min(opts.max_step);
-                let remaining = (tf - t).abs();
+                let target = match tstops.get(next_stop) {
+                    Some(&ts) if ts != tf => just_before(ts, dir),
+                    _ => tf,
+                };
+                let remaining = (target - t).abs();
                 let t_new = if h_abs * stretch >= remaining {
-                    tf
+                    target
                 } else {
                     t + dir * h_abs
                 };
                 let h = t_new - t;
                 let min_step = opts.min_step.max(4.0 * f64::EPSILON * t.abs());
                 if h == 0.0 || h.abs() < min_step {
-                    outcome = Err(match last_non_finite {
-                        Some(nf) => Failure::NonFinite(nf),
+                    outcome = Err(match last_failure.take() {
+                        Some(f) => f,
                         None => Failure::StepTooSmall { t, h, min_step },
                     });
                     break;
                 }
                 let error = match stepper.attempt(&mut ctx, t_new) {
+                    Attempt::Completed { error } => error,
                     Attempt::NonFinite(nf) => {
                         stepper.reject();
                         ctx.stats.rejected_steps += 1;
@@ -443,21 +540,52 @@ impl<'p, F: OdeRhs, E: EventFunction, A: OdeAlgorithm> Integrator<'p, F, E, A> {
                             outcome = Err(Failure::NonFinite(nf));
                             break;
                         }
-                        last_non_finite = Some(nf);
+                        last_failure = Some(Failure::NonFinite(nf));
                         h_abs = h.abs() * 0.25;
                         continue;
                     }
-                    Attempt::Completed { error } => error,
+                    Attempt::Singular { t: ts, pivot } => {
+                        stepper.reject();
+                        ctx.stats.rejected_steps += 1;
+                        let failure = Failure::Singular { t: ts, h, pivot };
+                        if !opts.adaptive {
+                            outcome = Err(failure);
+                            break;
+                        }
+                        // I − cJ tends to the identity as the step shrinks.
+                        last_failure = Some(failure);
+                        h_abs = h.abs() * 0.25;
+                        continue;
+                    }
+                    Attempt::NonFiniteJacobian { t, row, column } => {
+                        stepper.reject();
+                        ctx.stats.rejected_steps += 1;
+                        outcome = Err(Failure::NonFiniteJacobian { t, row, column });
+                        break;
+                    }
+                    Attempt::ConvergenceFailure => {
+                        stepper.reject();
+                        ctx.stats.rejected_steps += 1;
+                        ctx.stats.convergence_failures += 1;
+                        if !opts.adaptive {
+                            outcome = Err(Failure::NewtonFailed { t, h });
+                            break;
+                        }
+                        last_failure = None;
+                        h_abs = stepper.next_step_size(h, f64::INFINITY, false).abs();
+                        continue;
+                    }
                 };
                 if opts.adaptive && (error.is_nan() || error > 1.0) {
                     stepper.reject();
                     ctx.stats.rejected_steps += 1;
+                    last_failure = None;
                     h_abs = stepper.next_step_size(h, error, false).abs();
                     continue;
                 }
                 stepper.accept();
                 ctx.stats.accepted_steps += 1;
-                last_non_finite = None;
+                last_failure = None;
 
                 // Events.
                 let mut stop = None;
@@ -511,7 +639,14 @@ impl<'p, F: OdeRhs, E: EventFunction, A: OdeAlgorithm> Integrator<'p, F, E, A> {
                 if saveat.is_empty() {
                     match stop {
                         Some(te) => solution.push(te, scratch_u),
-                        None => solution.push(t_new, stepper.u()),
+                        None => {
+                            // A step ending just before a stop is saved at the stop.
+                            let ts = match tstops.get(next_stop) {
+                                Some(&ts) if just_before(ts, dir) == t_new => ts,
+                                _ => t_new,
+                            };
+                            solution.push(ts, stepper.u())
+                        }
                     }
                 } else {
                     while next_save < saveat.len() && dir * (saveat[next_save] - t_end) <= 0.0 {
@@ -536,8 +671,10 @@ impl<'p, F: OdeRhs, E: EventFunction, A: OdeAlgorithm> Integrator<'p, F, E, A> {
                     outcome = Ok(stop);
                     break;
                 }
+                // Asked with fixed steps too: a variable-order method still picks its order.
+                let proposed = stepper.next_step_size(h, error, true).abs();
                 h_abs = if opts.adaptive {
-                    stepper.next_step_size(h, error, true).abs()
+                    proposed
                 } else {
                     // `validate` made sure the fixed step exists.
                     opts.initial_step.map_or(h.abs(), f64::abs)
@@ -559,6 +696,16 @@ impl<'p, F: OdeRhs, E: EventFunction, A: OdeAlgorithm> Integrator<'p, F, E, A> {
                 Err(failure)
             }
         }
+    }
+}
+
+/// The float next to `t` on the side the integration comes from: steps towards a stop end there,
+/// so that `f` is evaluated on one side of the discontinuity only.
+fn just_before(t: f64, dir: f64) -> f64 {
+    if dir > 0.0 {
+        t.next_down()
+    } else {
+        t.next_up()
     }
 }
 

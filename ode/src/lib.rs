@@ -11,7 +11,15 @@
 //! * **Algorithms** ([`OdeAlgorithm`]): the explicit Runge–Kutta pairs [`Tsit5`] (Tsitouras
 //!   5(4)), [`Dp5`] (Dormand–Prince 5(4)) and [`Vern7`] (Verner 7(6)), each with its own
 //!   continuous extension and a PI step-size controller ([`PiController`]); see
-//!   [`explicit`] for the formulas, orders and sources.
+//!   [`explicit`] for the formulas, orders and sources; and for stiff problems ([`stiff`]) the
+//!   Rosenbrock method [`Rodas5P`] (Steinebach 2023, order 5(4), order-4 dense output), the
+//!   variable-order variable-step [`Bdf`] (orders 1–5, or the NDFs, with the Jacobian and the
+//!   factorised iteration matrix reused across steps as CVODE does) and [`TrBdf2`] (Hosea &
+//!   Shampine's ESDIRK form). Their Jacobians come from dense forward AD, sparse coloured AD
+//!   (pattern detected from the generic `f` once per solve) or the user ([`JacobianMethod`]);
+//!   the iteration matrices are factorised by `tangent_linsolve` (dense LU, or the sparse LU
+//!   whose numeric refactorisation reuses its symbolic analysis). `tstops` step exactly to the
+//!   discontinuities of `f` in `t`.
 //! * **Solution** ([`Solution`]): saved times and states, the dense output
 //!   ([`Solution::at`]), counters ([`Stats`]: evaluations of `f`, Jacobians, factorisations,
 //!   linear solves, accepted and rejected steps), located events and a [`ReturnCode`];
@@ -19,8 +27,9 @@
 //! * **Events** ([`event`]): zero crossings of `g_i(t, u, p)` located by Brent's method on the
 //!   interpolant; terminal ones end the solve.
 //! * **Errors** ([`OdeError`]): bad input found before the first step, and integration failures —
-//!   a non-finite `f` at time `t`, a step size below the minimum at `t`, the step budget — each
-//!   carrying the partial solution.
+//!   a non-finite `f` at time `t`, a step size below the minimum at `t`, the step budget, a
+//!   singular iteration matrix or a non-finite Jacobian of a stiff method — each carrying the
+//!   partial solution. A Newton iteration that fails shrinks the step.
 //! * **Repeated solves** ([`init`] → [`Integrator`]): buffers, stepper and solution storage are
 //!   prepared once; changing `u0` or `p` and solving again allocates nothing.
 //! * **Reference problems** ([`problems`]): P1 Lotka–Volterra, P2 Robertson, P3 2-D Brusselator,
@@ -61,6 +70,20 @@
 //! assert!(u[0] > 0.0 && u[1] > 0.0);
 //! println!("{} steps, {} evaluations of f", sol.stats().accepted_steps, sol.stats().rhs_evaluations);
 //! ```
+//!
+//! A stiff problem (P2, Robertson's kinetics) with BDF: the Jacobian by forward AD, a handful of
+//! Jacobians and factorisations for hundreds of steps.
+//!
+//! ```
+//! use tangent_ode::problems::Robertson;
+//! use tangent_ode::{Bdf, solve};
+//!
+//! let sol = solve(&Robertson::problem(), &Bdf::default()).unwrap();
+//! let u3 = sol.last_state().unwrap()[2];
+//! assert!((u3 - Robertson::ORACLE_U3_END).abs() < 1e-5 * Robertson::ORACLE_U3_END);
+//! let s = sol.stats();
+//! assert!(s.jacobian_evaluations < s.accepted_steps / 10);
+//! ```
 
 pub mod algorithm;
 pub mod error;
@@ -70,6 +93,7 @@ pub mod integrator;
 pub mod problem;
 pub mod problems;
 pub mod solution;
+pub mod stiff;
 
 pub use algorithm::{
     Attempt, ErrorWeights, NonFinite, OdeAlgorithm, PiController, PiState, StepContext, Stepper,
@@ -80,3 +104,7 @@ pub use explicit::{Dp5, ErkStepper, ExplicitRungeKutta, Tsit5, Vern7};
 pub use integrator::{Integrator, init, solve};
 pub use problem::{OdeOptions, OdeProblem, OdeRhs, Tolerance};
 pub use solution::{DenseOutput, ReturnCode, Solution, Stats};
+pub use stiff::{
+    Bdf, BdfStepper, JacobianMethod, NewtonOptions, Rodas5P, RodasStepper, StiffInfo, TrBdf2,
+    TrBdf2Stepper, UserJacobian,
+};

@@ -110,6 +110,17 @@ pub struct OdeOptions {
     /// exactly on a requested time (always the case for the span's end). Empty: save the initial
     /// point and every accepted step.
     pub saveat: Vec<f64>,
+    /// Times the integration must step to exactly, never across — discontinuities of `f` in `t`
+    /// (a forcing switched on, a dose). In the direction of integration and inside the span
+    /// (times equal to `t0` or `t1` are ignored). The step reaching a stop ends on the float just
+    /// before it, so that `f` is never evaluated on the far side of the discontinuity by a step
+    /// that has not crossed it; the method then restarts at the stop as at the initial point:
+    /// `f` is evaluated afresh, a multistep method's history and order are reset, and the next
+    /// step size is chosen again (Hairer's algorithm unless `initial_step` is given). Equivalent
+    /// to splitting the span there into problems solved one after the other, with the left
+    /// limit of `f` at the end of the first.
+    #[serde(default)]
+    pub tstops: Vec<f64>,
     /// Keep the continuous interpolant of every step, so that [`Solution::at`](crate::Solution::at)
     /// works at any time of the span. Costs memory (a few vectors of length `n` per step) and, for
     /// [`Vern7`](crate::Vern7), five extra right-hand-side evaluations per step.
@@ -119,7 +130,10 @@ pub struct OdeOptions {
     /// `adaptive = false` this is the fixed step size and is required.
     pub initial_step: Option<f64>,
     /// Adapt the step size to the tolerances (`true`), or take fixed steps of `initial_step`
-    /// (the last one shortened to end on the span's end).
+    /// (the last one shortened to end on the span's end). With fixed steps every step is
+    /// accepted whatever its error estimate; [`Bdf`](crate::Bdf) still raises its order from 1
+    /// as its estimates allow. An implicit method whose Newton iteration fails, or whose
+    /// iteration matrix is singular, ends a fixed-step solve with an error.
     pub adaptive: bool,
     /// Maximum number of accepted steps before failing with
     /// [`OdeError::MaxStepsReached`](crate::OdeError::MaxStepsReached).
@@ -158,6 +172,7 @@ impl Default for OdeOptions {
             rtol: Tolerance::Scalar(1e-6),
             atol: Tolerance::Scalar(1e-8),
             saveat: Vec::new(),
+            tstops: Vec::new(),
             dense: true,
             initial_step: None,
             adaptive: true,

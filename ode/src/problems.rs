@@ -202,6 +202,11 @@ impl Brusselator {
     }
 
     /// P3 on `[0, 1.1]` (before the forcing) from the reference initial state.
+    ///
+    /// The last step of a solve on this span evaluates `f` at `t = 1.1`, where the forcing is
+    /// already on: the step sees the jump and is rejected a few times. A single solve over
+    /// `[0, 11.5]` with `tstops = [1.1]` (see [`OdeOptions::tstops`](crate::OdeOptions)) stops on the
+    /// float before the switch instead, and is the cleaner route for the stiff methods.
     pub fn problem_before_forcing(n: usize) -> OdeProblem<Brusselator> {
         let b = Self::new(n);
         OdeProblem::new(

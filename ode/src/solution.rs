@@ -34,8 +34,16 @@ pub struct Stats {
     pub linear_solves: usize,
     /// Accepted steps.
     pub accepted_steps: usize,
-    /// Rejected steps (error estimate above tolerance, or a non-finite right-hand side).
+    /// Rejected steps (error estimate above tolerance, a non-finite right-hand side, a Newton
+    /// iteration that failed, a singular iteration matrix).
     pub rejected_steps: usize,
+    /// Newton iterations of the implicit methods (each costs one evaluation of `f` and one
+    /// linear solve).
+    #[serde(default)]
+    pub newton_iterations: usize,
+    /// Steps rejected because their Newton iteration did not converge.
+    #[serde(default)]
+    pub convergence_failures: usize,
 }
 
 /// How a solve ended.
@@ -54,6 +62,12 @@ pub enum ReturnCode {
     StepSizeTooSmall,
     /// Stopped after the maximum number of steps ([`OdeError::MaxStepsReached`]).
     MaxStepsReached,
+    /// Stopped on a singular iteration matrix ([`OdeError::SingularIterationMatrix`]).
+    SingularIterationMatrix,
+    /// Stopped on a non-finite Jacobian ([`OdeError::NonFiniteJacobian`]).
+    NonFiniteJacobian,
+    /// Stopped on a Newton failure in a fixed-step solve ([`OdeError::ConvergenceFailure`]).
+    ConvergenceFailure,
 }
 
 impl ReturnCode {

@@ -164,34 +164,3 @@ fn p3_rhs_is_tangent_ad_brusselator() {
         assert_eq!(du, du_ref);
     }
 }
-
-/// P3 at N = 32 with an explicit method (stability-limited: ~10⁵ steps; a stiff method's job,
-/// here as a check of the zoo entry and the oracle). Run with `--ignored` in release mode.
-#[test]
-#[ignore = "slow: about 10⁵ explicit steps on 2048 states"]
-fn p3_n32_explicit_against_the_oracle() {
-    let rtol = 1e-6;
-    let opts = |t_end: f64| OdeOptions {
-        rtol: rtol.into(),
-        atol: 1e-8.into(),
-        dense: false,
-        saveat: vec![t_end],
-        max_steps: 2_000_000,
-        ..Default::default()
-    };
-    let first = Brusselator::problem_before_forcing(32).with_options(opts(Brusselator::FORCING_ON));
-    let s1 = solve(&first, &Tsit5::default()).unwrap();
-    let second = Brusselator::problem_after_forcing(32, s1.last_state().unwrap().to_vec())
-        .with_options(opts(Brusselator::T_END));
-    let s2 = solve(&second, &Tsit5::default()).unwrap();
-    let sum: f64 = s2.last_state().unwrap().iter().sum();
-    let rel = (sum - Brusselator::ORACLE_N32_SUM).abs() / Brusselator::ORACLE_N32_SUM;
-    println!(
-        "P3 N=32 Tsit5: sum {sum} vs oracle {}: relative {rel:.1e}; {} + {} steps",
-        Brusselator::ORACLE_N32_SUM,
-        s1.stats().accepted_steps,
-        s2.stats().accepted_steps
-    );
-    // 10 × rtol, the criterion.
-    assert!(rel < 10.0 * rtol);
-}
