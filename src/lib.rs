@@ -6,8 +6,11 @@
 //!   differentiation operators and derivative checks;
 //! * [`sparsity`] — sparsity detection, colouring, compressed sparse Jacobians and Hessians;
 //! * [`linsolve`] — dense, sparse and Krylov linear solvers with the linear-solve rule;
+//! * [`nonlinsolve`] — Newton, trust-region, Levenberg–Marquardt and Broyden solvers with the
+//!   implicit-function rule;
 //! * [`quadrature`] — adaptive quadrature and cubature with Leibniz-rule derivatives;
-//! * [`ode`] — ODE solvers with dense output and events.
+//! * [`ode`] — explicit and stiff ODE solvers with dense or sparse AD Jacobians, dense output
+//!   and events.
 //!
 //! ```
 //! use tangent::ad::operators::{Reverse, gradient};
@@ -21,6 +24,7 @@
 
 pub use tangent_ad as ad;
 pub use tangent_linsolve as linsolve;
+pub use tangent_nonlinsolve as nonlinsolve;
 pub use tangent_ode as ode;
 pub use tangent_quadrature as quadrature;
 pub use tangent_sparsity as sparsity;
