@@ -845,15 +845,7 @@ impl LinearCache {
             ..
         } = self;
         match engine {
-            Engine::DenseLu(f) => {
-                scratch.ensure(StackReq::EMPTY, n)?;
-                let m = MatMut::from_column_major_slice_mut(rhs, n, k);
-                if transpose {
-                    f.solve_transpose_in_place(m, &mut scratch.vec);
-                } else {
-                    f.solve_in_place(m, &mut scratch.vec);
-                }
-            }
+            Engine::DenseLu(f) => f.solve_slice_in_place(transpose, &mut rhs[..n * k], scratch)?,
             Engine::DenseCholesky(f) => {
                 f.solve_in_place(MatMut::from_column_major_slice_mut(rhs, n, k))
             }

@@ -20,8 +20,9 @@ fn backward_bound(n: usize) -> f64 {
     8.0 * n.max(4) as f64 * EPS
 }
 
-/// Sizes straddling faer's LU recursion threshold (16) and block size (64).
-const SIZES: [usize; 8] = [1, 2, 3, 15, 17, 63, 65, 130];
+/// Sizes covering each unrolled order of the small LU (1–6), its loop (7–16), and faer's LU
+/// beyond, straddling faer's recursion threshold (16) and block size (64).
+const SIZES: [usize; 13] = [1, 2, 3, 4, 5, 6, 7, 15, 16, 17, 63, 65, 130];
 
 fn solve_with(a: &Mat<f64>, b: &[f64], alg: LinearAlgorithm) -> Vec<f64> {
     solve(&LinearProblem::new(a.clone(), b.to_vec()), &alg)
@@ -44,7 +45,13 @@ fn lu_well_conditioned_backward_error() {
 #[test]
 fn lu_ill_conditioned_backward_and_forward_error() {
     let mut rng = Rng(2);
-    for (n, cond) in [(17usize, 1e8), (65, 1e10), (130, 1e12)] {
+    for (n, cond) in [
+        (5usize, 1e8),
+        (12, 1e10),
+        (17, 1e8),
+        (65, 1e10),
+        (130, 1e12),
+    ] {
         let a = with_condition(n, cond, &mut rng);
         let x_true = rng.vec(n);
         let b = matvec(&a, &x_true);
@@ -72,7 +79,7 @@ fn lu_ill_conditioned_backward_and_forward_error() {
 #[test]
 fn transpose_and_multiple_rhs() {
     let mut rng = Rng(3);
-    for n in [3usize, 17, 65] {
+    for n in [3usize, 6, 16, 17, 65] {
         let a = well_conditioned(n, &mut rng);
         let k = 4;
         let b = rng.vec(n * k);
