@@ -233,32 +233,47 @@ fn report(_c: &mut Criterion) {
     // Equal-error comparison: tangent's (integrator and one-shot) time at diffsol's error,
     // interpolated log–log between the two tangent points that bracket it.
     println!("\nP1 at equal error: tangent time / diffsol tsit45 time (< 1: tangent faster)");
+    let groups: Vec<String> = RTOLS.iter().map(|r| group_name(*r)).collect();
+    let peer: Vec<f64> = errors.iter().map(|e| e[3]).collect();
     for (m, name) in ["Tsit5", "DP5", "Vern7"].iter().enumerate() {
         for variant in ["", " integrator"] {
             let id = format!("tangent {name}{variant}");
-            let mut line = format!("  {id:<26}");
-            for (k, rtol) in RTOLS.iter().enumerate() {
-                let target = errors[k][3];
-                let Some(td) = tangent_benches::median_ns(&group_name(*rtol), "diffsol tsit45")
-                else {
-                    continue;
-                };
-                let pts: Vec<(f64, f64)> = RTOLS
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(j, r)| {
-                        tangent_benches::median_ns(&group_name(*r), &id).map(|t| (errors[j][m], t))
-                    })
-                    .collect();
-                let t = interpolate(&pts, target);
-                match t {
-                    Some(t) => line.push_str(&format!(" {:.2}@{target:.0e}", t / td)),
-                    None => line.push_str(&format!("   -  @{target:.0e}")),
-                }
-            }
-            println!("{line}");
+            let ours: Vec<f64> = errors.iter().map(|e| e[m]).collect();
+            println!(
+                "{}",
+                equal_error(&groups, &id, &ours, "diffsol tsit45", &peer)
+            );
         }
     }
+}
+
+/// One line of an equal-error table: for each group (tolerance) the peer ran, `ours`'s time
+/// interpolated at the peer's error there, as a ratio to the peer's time (`-` where the peer's
+/// error lies outside the range `ours` reached).
+fn equal_error(
+    groups: &[String],
+    ours: &str,
+    our_errors: &[f64],
+    peer: &str,
+    peer_errors: &[f64],
+) -> String {
+    let pts: Vec<(f64, f64)> = groups
+        .iter()
+        .zip(our_errors)
+        .filter(|(_, e)| e.is_finite())
+        .filter_map(|(g, &e)| tangent_benches::median_ns(g, ours).map(|t| (e, t)))
+        .collect();
+    let mut line = format!("  {ours:<26}");
+    for (g, &target) in groups.iter().zip(peer_errors) {
+        let Some(td) = tangent_benches::median_ns(g, peer) else {
+            continue;
+        };
+        match interpolate(&pts, target) {
+            Some(t) => line.push_str(&format!(" {:.2}@{target:.0e}", t / td)),
+            None => line.push_str(&format!("   -  @{target:.0e}")),
+        }
+    }
+    line
 }
 
 /// log–log interpolation of time against error at `err`; `None` outside the measured range.
@@ -535,7 +550,22 @@ where
     (y2, s1 + s2, l1 + l2)
 }
 
-const P3_CASES: [(usize, f64); 4] = [(32, 1e-4), (32, 1e-6), (32, 1e-8), (64, 1e-6)];
+/// The work–precision sweep: `N = 32` over rtol 1e-3 … 1e-10 (against the oracle), `N = 64` at
+/// rtol 1e-4 … 1e-6 (against a Rodas5P reference at 1e-8, whose own error, ~1e-6 at `N = 32`,
+/// would blur tighter cases; diffsol takes 5–10 s per `N = 64` solve).
+const P3_CASES: [(usize, f64); 11] = [
+    (32, 1e-3),
+    (32, 1e-4),
+    (32, 1e-5),
+    (32, 1e-6),
+    (32, 1e-7),
+    (32, 1e-8),
+    (32, 1e-9),
+    (32, 1e-10),
+    (64, 1e-4),
+    (64, 1e-5),
+    (64, 1e-6),
+];
 
 fn p3_group(n: usize, rtol: f64) -> String {
     format!("P3 N={n} rtol={rtol:.0e}")
@@ -546,7 +576,7 @@ fn p3_work_precision(c: &mut Criterion) {
         let mut group = c.benchmark_group(p3_group(n, rtol));
         group.sample_size(10);
         group.warm_up_time(std::time::Duration::from_millis(100));
-        group.measurement_time(std::time::Duration::from_secs(if n > 32 { 30 } else { 8 }));
+        group.measurement_time(std::time::Duration::from_secs(if n > 32 { 30 } else { 5 }));
         let prob = p3_problem(n, rtol);
         group.bench_function("tangent BDF", |b| {
             b.iter(|| solve(black_box(&prob), &Bdf::default()).unwrap())
@@ -577,11 +607,14 @@ fn rel_sum(u: &[f64], reference: f64) -> f64 {
 
 fn stiff_report(_c: &mut Criterion) {
     println!("\nP2: relative error of u3(1e5), (steps, LU factorisations); time / diffsol bdf");
+    // errors[id][k]: relative error of `id` at `P2_RTOLS[k]`.
+    let mut errors: Vec<Vec<f64>> = vec![Vec::new(); P2_TANGENT.len() + P2_DIFFSOL.len()];
     for rtol in P2_RTOLS {
         let mut line = format!("{rtol:>7.0e}");
-        for id in P2_TANGENT.iter().chain(&P2_DIFFSOL) {
+        for (m, id) in P2_TANGENT.iter().chain(&P2_DIFFSOL).enumerate() {
             let (u3, steps, lus) = p2_run(id, rtol);
             let err = (u3 - Robertson::ORACLE_U3_END).abs() / Robertson::ORACLE_U3_END;
+            errors[m].push(err);
             line.push_str(&format!(" | {id}: {err:.1e} ({steps}, {lus})"));
         }
         println!("{line}");
@@ -589,6 +622,17 @@ fn stiff_report(_c: &mut Criterion) {
     let ids: Vec<&str> = P2_TANGENT.iter().chain(&P2_DIFFSOL[1..]).copied().collect();
     for rtol in P2_RTOLS {
         tangent_benches::print_ratios(&p2_group(rtol), "diffsol bdf", &ids);
+    }
+    let groups: Vec<String> = P2_RTOLS.iter().map(|r| p2_group(*r)).collect();
+    for (d, peer) in P2_DIFFSOL.iter().enumerate() {
+        println!("\nP2 at equal error: tangent time / {peer} time (< 1: tangent faster)");
+        for (m, id) in P2_TANGENT.iter().enumerate() {
+            let peer_errors = &errors[P2_TANGENT.len() + d];
+            println!(
+                "{}",
+                equal_error(&groups, id, &errors[m], peer, peer_errors)
+            );
+        }
     }
 
     println!("\nP3: relative error of the final sum, (steps, LU factorisations)");
@@ -598,6 +642,8 @@ fn stiff_report(_c: &mut Criterion) {
         let sol = solve(&p3_problem(64, 1e-8), &Rodas5P::default()).unwrap();
         sol.last_state().unwrap().iter().sum()
     };
+    // N = 32: errors of tangent BDF, tangent Rodas5P (NaN where not run) and diffsol bdf.
+    let (mut groups, mut e_bdf, mut e_rodas, mut e_diffsol) = (vec![], vec![], vec![], vec![]);
     for (n, rtol) in P3_CASES {
         let reference = if n == 32 {
             Brusselator::ORACLE_N32_SUM
@@ -606,6 +652,7 @@ fn stiff_report(_c: &mut Criterion) {
         };
         let prob = p3_problem(n, rtol);
         let bdf = solve(&prob, &Bdf::default()).unwrap();
+        let mut rodas_error = f64::NAN;
         let mut line = format!(
             "N={n} rtol={rtol:.0e} | tangent BDF {:.1e} ({}, {})",
             rel_sum(bdf.last_state().unwrap(), reference),
@@ -614,6 +661,7 @@ fn stiff_report(_c: &mut Criterion) {
         );
         if n == 32 && rtol >= 1e-6 {
             let r = solve(&prob, &Rodas5P::default()).unwrap();
+            rodas_error = rel_sum(r.last_state().unwrap(), reference);
             line.push_str(&format!(
                 " | tangent Rodas5P {:.1e} ({}, {})",
                 rel_sum(r.last_state().unwrap(), reference),
@@ -622,6 +670,12 @@ fn stiff_report(_c: &mut Criterion) {
             ));
         }
         let (y, steps, lus) = diffsol_p3_solve(&diffsol_p3(n, rtol));
+        if n == 32 {
+            groups.push(p3_group(n, rtol));
+            e_bdf.push(rel_sum(bdf.last_state().unwrap(), reference));
+            e_rodas.push(rodas_error);
+            e_diffsol.push(rel_sum(&y, reference));
+        }
         line.push_str(&format!(
             " | diffsol bdf {:.1e} ({steps}, {lus})",
             rel_sum(&y, reference)
@@ -631,6 +685,18 @@ fn stiff_report(_c: &mut Criterion) {
             &p3_group(n, rtol),
             "diffsol bdf",
             &["tangent BDF", "tangent BDF integrator", "tangent Rodas5P"],
+        );
+    }
+
+    println!("\nP3 N=32 at equal error: tangent time / diffsol bdf time (< 1: tangent faster)");
+    for (id, errors) in [
+        ("tangent BDF", &e_bdf),
+        ("tangent BDF integrator", &e_bdf),
+        ("tangent Rodas5P", &e_rodas),
+    ] {
+        println!(
+            "{}",
+            equal_error(&groups, id, errors, "diffsol bdf", &e_diffsol)
         );
     }
 
