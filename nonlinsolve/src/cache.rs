@@ -574,6 +574,30 @@ impl<F: NonlinearFunction> NonlinearCache<F> {
         }
     }
 
+    /// The termination tests every algorithm runs at the top of an iteration, in order:
+    /// residual tolerances, the maximum iteration count, stall. `None` means go on: then the
+    /// iteration counter `k` is advanced and recorded.
+    pub(crate) fn begin_iteration(&mut self, k: &mut usize) -> Option<StopReason> {
+        if let Some(reason) = self.residual_converged() {
+            return Some(reason);
+        }
+        self.iteration_budget(k)
+    }
+
+    /// The tests of [`Self::begin_iteration`] after the residual test (for algorithms that test
+    /// something else in between).
+    pub(crate) fn iteration_budget(&mut self, k: &mut usize) -> Option<StopReason> {
+        if *k >= self.options.max_iterations {
+            return Some(StopReason::MaxIterations);
+        }
+        if self.stalled(*k) {
+            return Some(StopReason::Stalled);
+        }
+        *k += 1;
+        self.stats.iterations = *k;
+        None
+    }
+
     /// Records `‖F‖∞` of iteration `k`; `true` when the residual has stalled.
     pub(crate) fn stalled(&mut self, k: usize) -> bool {
         let w = self.options.stall_iterations;

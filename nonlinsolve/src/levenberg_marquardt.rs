@@ -239,14 +239,9 @@ impl<F: NonlinearFunction> NonlinearCache<F> {
             if let Some(reason) = self.gradient_test() {
                 return Ok(reason);
             }
-            if k >= self.options.max_iterations {
-                return Ok(StopReason::MaxIterations);
+            if let Some(reason) = self.iteration_budget(&mut k) {
+                return Ok(reason);
             }
-            if self.stalled(k) {
-                return Ok(StopReason::Stalled);
-            }
-            k += 1;
-            self.stats.iterations = k;
             // (A + μ D) h = −g, h in tmp_n.
             let solved = {
                 let Self {

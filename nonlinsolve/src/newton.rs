@@ -25,17 +25,9 @@ impl<F: NonlinearFunction> NonlinearCache<F> {
         let mut age = 0usize;
         let mut contraction = f64::INFINITY;
         loop {
-            if let Some(reason) = self.residual_converged() {
+            if let Some(reason) = self.begin_iteration(&mut k) {
                 return Ok(reason);
             }
-            if k >= self.options.max_iterations {
-                return Ok(StopReason::MaxIterations);
-            }
-            if self.stalled(k) {
-                return Ok(StopReason::Stalled);
-            }
-            k += 1;
-            self.stats.iterations = k;
             let reuse =
                 age > 0 && age < alg.reuse.max_age && contraction <= alg.reuse.min_contraction;
             if reuse {

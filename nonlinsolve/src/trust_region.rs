@@ -29,17 +29,9 @@ impl<F: NonlinearFunction> NonlinearCache<F> {
         let mut cauchy_scale = 0.0; // p_C = −cauchy_scale · g
         let mut k = 0usize;
         loop {
-            if let Some(reason) = self.residual_converged() {
+            if let Some(reason) = self.begin_iteration(&mut k) {
                 return Ok(reason);
             }
-            if k >= self.options.max_iterations {
-                return Ok(StopReason::MaxIterations);
-            }
-            if self.stalled(k) {
-                return Ok(StopReason::Stalled);
-            }
-            k += 1;
-            self.stats.iterations = k;
             if !fresh {
                 self.update_jacobian(k)?;
                 {
