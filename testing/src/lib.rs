@@ -81,6 +81,14 @@ pub fn fewest_allocations<T>(mut prepare: impl FnMut() -> T, mut f: impl FnMut(&
         .unwrap_or(0)
 }
 
+/// The fewest allocations over three runs of `f` (each counted): for a warm hot path, whose
+/// own allocations repeat in every run, while a stray allocation of another thread (the test
+/// harness's) lands in one run at most. (A stray allocation failed CI once in
+/// `quadrature/tests/alloc.rs`, which had asserted each single run.)
+pub fn steady_allocations(mut f: impl FnMut()) -> usize {
+    (0..3).map(|_| allocations(&mut f)).min().unwrap_or(0)
+}
+
 /// The oracle values of the reference problems, `problems/oracles.json`, parsed.
 ///
 /// # Panics
