@@ -128,9 +128,10 @@ enum Structure {
     },
     Sparse {
         pattern: CscPattern,
-        /// Row and column of each input value (user storage order).
-        rows: Vec<usize>,
-        cols: Vec<usize>,
+        /// Row and column of each input value (user storage order), `< n`; 32-bit to halve the
+        /// index traffic of the rules' passes over the values (`new` checks that `n` fits).
+        rows: Vec<u32>,
+        cols: Vec<u32>,
         /// A factor object holding the symbolic analysis; every primal takes fresh numeric
         /// storage sharing it.
         template: SparseTemplate,
@@ -258,9 +259,17 @@ impl LinearSolveRule {
             }
         };
         let nnz = pattern.nnz();
-        let (mut rows, mut cols) = (vec![0; nnz], vec![0; nnz]);
+        if u32::try_from(n).is_err() {
+            return Err(LinsolveError::Unsupported {
+                algorithm: alg.name(),
+                what: "the sparse linear-solve rule for orders of 2³² and above",
+            });
+        }
+        let (mut rows, mut cols) = (vec![0u32; nnz], vec![0u32; nnz]);
         for p in 0..nnz {
-            (rows[p], cols[p]) = pattern.user_position(p);
+            let (i, j) = pattern.user_position(p);
+            // Both are below n, which fits in u32 (checked above).
+            (rows[p], cols[p]) = (i as u32, j as u32);
         }
         Ok(Self::from_shared(Shared {
             n,
@@ -314,7 +323,7 @@ impl LinearSolveRule {
         if let Some(p) = values.iter().position(|v| !v.is_finite()) {
             let (row, col) = match &self.shared.structure {
                 Structure::Dense { .. } => (p % n.max(1), p / n.max(1)),
-                Structure::Sparse { rows, cols, .. } => (rows[p], cols[p]),
+                Structure::Sparse { rows, cols, .. } => (rows[p] as usize, cols[p] as usize),
             };
             return Err(LinsolveError::NonFinite {
                 what: "matrix",
@@ -389,12 +398,13 @@ impl LinearSolveRule {
                     }
                 }
                 Structure::Sparse { rows, cols, .. } => {
-                    for ((&i, &j), &v) in rows.iter().zip(cols).zip(m) {
-                        if transpose {
-                            oc[j] -= v * yc[i];
-                        } else {
-                            oc[i] -= v * yc[j];
-                        }
+                    let (dst, src) = if transpose {
+                        (cols, rows)
+                    } else {
+                        (rows, cols)
+                    };
+                    for ((&i, &j), &v) in dst.iter().zip(src).zip(m) {
+                        oc[i as usize] -= v * yc[j as usize];
                     }
                 }
             }
@@ -414,11 +424,12 @@ impl LinearSolveRule {
         let n = self.shared.n;
         let cols = r.len().checked_div(n).unwrap_or(0);
         if is_f64::<S>() {
-            let mut buf: Vec<f64> = r.iter().map(|v| v.value()).collect();
-            state.solve(transpose, &mut buf, n)?;
-            for (o, v) in out.iter_mut().zip(buf) {
-                *o = S::cst(v);
+            // SAFETY: `S` is `f64` (`is_f64` compares type ids), so `[S]` is `[f64]`.
+            let out = unsafe { &mut *(out as *mut [S] as *mut [f64]) };
+            for (o, v) in out.iter_mut().zip(r) {
+                *o = v.value();
             }
+            state.solve(transpose, out, n)?;
             return Ok(());
         }
         let inner = Self {
@@ -528,7 +539,7 @@ impl Rule for LinearSolveRule {
             Structure::Sparse { rows, cols, .. } => {
                 for (uc, wc) in u.chunks_exact(n).zip(w.chunks_exact(n)) {
                     for ((o, &i), &j) in abar.iter_mut().zip(rows).zip(cols) {
-                        *o -= uc[i] * wc[j];
+                        *o -= uc[i as usize] * wc[j as usize];
                     }
                 }
             }

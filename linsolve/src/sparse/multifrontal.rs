@@ -22,9 +22,13 @@
 //! the parent assembles (Duff & Reid, "The multifrontal solution of indefinite sparse symmetric
 //! linear equations", ACM TOMS 9, 1983; Liu, "The multifrontal method for sparse matrix
 //! solution: theory and practice", SIAM Review 34, 1992; Amestoy & Duff for the unsymmetric
-//! variant of MUMPS). The update matrices live on a stack, which the postorder makes exact: the
-//! children of `s` are the topmost blocks when `s` is processed. All the dense work (LU of
-//! `F11`, the triangular solves, the Schur-complement product) runs in faer's kernels.
+//! variant of MUMPS). The front is never formed as one matrix: `[F11; F21]` is assembled in
+//! place in `s`'s `L` panel, `F12` in its `U12` panel and `F22` in `s`'s block of an update pool,
+//! where it waits for the parent. The pool's blocks are placed by the symbolic analysis (first
+//! fit among the blocks alive in the postorder), so a refactorisation copies nothing. Fronts
+//! with more than [`SMALL_BLOCK`] fully summed columns run on faer's blocked kernels (LU of
+//! `F11`, the triangular solves, the Schur-complement product); smaller ones on plain loops
+//! that sum each column's `k` Schur products in registers.
 //!
 //! Because the pivot search never leaves the diagonal block, the factorisation is *statically*
 //! pivoted across supernodes. It is stable when `A` is diagonally dominant-ish (the iteration
@@ -78,19 +82,26 @@ pub(crate) struct MultifrontalSymbolic {
     /// Children of `s`: `children[children_ptr[s]..children_ptr[s + 1]]`, in processing order.
     children_ptr: Vec<usize>,
     children: Vec<usize>,
-    /// Offsets of `s`'s `(k + r) × k` panel `[L11\U11; L21]` and `k × r` panel `U12`.
-    l_ptr: Vec<usize>,
-    u_ptr: Vec<usize>,
-    /// Assembly of `Â` into the fronts: for supernode `s`, `asm_src[e]` (CSC position in `A`)
-    /// goes to `asm_dst[e]` (column-major position in the front), `e ∈ asm_ptr[s]..asm_ptr[s+1]`.
+    /// Supernode `s` stores its `(k + r) × k` panel `[L11\U11; L21]` and then its `k × r` panel
+    /// `U12` (both column-major) at `factors[panel_ptr[s]..panel_ptr[s + 1]]`.
+    panel_ptr: Vec<usize>,
+    /// Assembly of `Â` into the panels: for supernode `s`, `asm_src[e]` (CSC position in `A`)
+    /// goes to `asm_dst[e]` (position in the factor storage), `e ∈ asm_ptr[s]..asm_ptr[s+1]`.
+    /// Every entry of `Â` lands in a fully summed row or column, so in a panel.
     asm_ptr: Vec<usize>,
     asm_src: Vec<usize>,
     asm_dst: Vec<usize>,
-    /// Largest front order, largest `k`, largest `r`, peak size of the update-matrix stack.
+    /// Offset of `s`'s `r × r` update matrix in the update pool (first fit among the blocks
+    /// alive when `s` is factorised: its children's and the pending ones of earlier subtrees).
+    update_ptr: Vec<usize>,
+    /// Rows of `s`'s pattern that fall in the parent's fully summed columns: the first
+    /// `rel_split[s]` entries of its `rel` (which ascends).
+    rel_split: Vec<usize>,
+    /// Largest front order, largest `k`, largest `r`, size of the update pool.
     max_front: usize,
     max_k: usize,
     max_r: usize,
-    stack_len: usize,
+    pool_len: usize,
     /// Entries of `L` and `U` (including the zeros that amalgamation adds) and the flop count
     /// of one numeric factorisation.
     nnz_l: usize,
@@ -346,6 +357,26 @@ impl MultifrontalSymbolic {
             }
         }
 
+        // Memory layout of the factors (each supernode's two panels side by side) and flops.
+        let mut panel_ptr = vec![0usize; nsn + 1];
+        let (mut max_front, mut max_k, mut max_r) = (0, 0, 0);
+        let (mut nnz_l, mut nnz_u) = (0usize, 0usize);
+        let mut flops = 0.0;
+        for t in 0..nsn {
+            let k = begin[t + 1] - begin[t];
+            let r = rows_ptr[t + 1] - rows_ptr[t];
+            let f = k + r;
+            panel_ptr[t + 1] = panel_ptr[t] + f * k + k * r;
+            nnz_l += f * k;
+            nnz_u += k * r;
+            max_front = max_front.max(f);
+            max_k = max_k.max(k);
+            max_r = max_r.max(r);
+            let (kf, rf) = (k as f64, r as f64);
+            // LU of F11, two triangular solves with k × r right-hand sides, the Schur update.
+            flops += 2.0 / 3.0 * kf * kf * kf + 2.0 * kf * kf * rf + 2.0 * kf * rf * rf;
+        }
+
         // Assembly map of A's entries.
         let nnz = pattern.nnz();
         let mut asm_count = vec![0usize; nsn + 1];
@@ -369,64 +400,102 @@ impl MultifrontalSymbolic {
             for p in pattern.col_ptr[j]..pattern.col_ptr[j + 1] {
                 let t = owner[p];
                 let (pi, pj) = (perm_inv[pattern.row_idx[p]], perm_inv[j]);
-                let f = begin[t + 1] - begin[t] + rows_ptr[t + 1] - rows_ptr[t];
+                let k = begin[t + 1] - begin[t];
+                let f = k + rows_ptr[t + 1] - rows_ptr[t];
                 let (ri, cj) = (
                     front_pos(t, pi).ok_or_else(inconsistent)?,
                     front_pos(t, pj).ok_or_else(inconsistent)?,
                 );
                 asm_src[fill[t]] = p;
-                asm_dst[fill[t]] = ri + f * cj;
+                asm_dst[fill[t]] = if cj < k {
+                    panel_ptr[t] + cj * f + ri
+                } else if ri < k {
+                    panel_ptr[t] + f * k + (cj - k) * k + ri
+                } else {
+                    // `t` owns the entry because its row or its column is one of t's columns.
+                    return Err(inconsistent());
+                };
                 fill[t] += 1;
             }
         }
 
-        // Memory layout, flops and the peak of the update-matrix stack.
-        let mut l_ptr = vec![0usize; nsn + 1];
-        let mut u_ptr = vec![0usize; nsn + 1];
-        let (mut max_front, mut max_k, mut max_r) = (0, 0, 0);
-        let (mut stack_top, mut stack_len) = (0usize, 0usize);
-        let mut flops = 0.0;
+        // Update-matrix pool: first fit among the live blocks. In postorder, the blocks alive
+        // while `t` is factorised are the ones of finished supernodes whose parent comes later.
+        let mut update_ptr = vec![0usize; nsn];
+        let mut live: Vec<(usize, usize, usize)> = Vec::new(); // (offset, end, supernode), by offset
+        let mut pool_len = 0usize;
         for t in 0..nsn {
-            let k = begin[t + 1] - begin[t];
             let r = rows_ptr[t + 1] - rows_ptr[t];
-            let f = k + r;
-            l_ptr[t + 1] = l_ptr[t] + f * k;
-            u_ptr[t + 1] = u_ptr[t] + k * r;
-            max_front = max_front.max(f);
-            max_k = max_k.max(k);
-            max_r = max_r.max(r);
-            for &c in &children[children_ptr[t]..children_ptr[t + 1]] {
-                let rc = rows_ptr[c + 1] - rows_ptr[c];
-                stack_top -= rc * rc;
+            let size = r * r;
+            if size > 0 {
+                let mut at = 0usize;
+                let mut slot = live.len();
+                for (q, &(o, e, _)) in live.iter().enumerate() {
+                    if o >= at + size {
+                        slot = q;
+                        break;
+                    }
+                    at = at.max(e);
+                }
+                live.insert(slot, (at, at + size, t));
+                update_ptr[t] = at;
+                pool_len = pool_len.max(at + size);
             }
-            stack_top += r * r;
-            stack_len = stack_len.max(stack_top);
-            let (kf, rf) = (k as f64, r as f64);
-            // LU of F11, two triangular solves with k × r right-hand sides, the Schur update.
-            flops += 2.0 / 3.0 * kf * kf * kf + 2.0 * kf * kf * rf + 2.0 * kf * rf * rf;
+            // t's children are consumed by t: free them after t's block is placed (they are
+            // read while t's block is written).
+            let kids = &children[children_ptr[t]..children_ptr[t + 1]];
+            live.retain(|&(_, _, c)| !kids.contains(&c));
         }
+        let rel_split: Vec<usize> = (0..nsn)
+            .map(|t| match parent[t] {
+                NONE => 0,
+                p => {
+                    let kp = begin[p + 1] - begin[p];
+                    rel[rows_ptr[t]..rows_ptr[t + 1]].partition_point(|&x| x < kp)
+                }
+            })
+            .collect();
         Ok(Self {
             n,
             perm,
-            nnz_l: l_ptr[nsn],
-            nnz_u: u_ptr[nsn],
+            nnz_l,
+            nnz_u,
             begin,
             rows_ptr,
             rows,
             rel,
             children_ptr,
             children,
-            l_ptr,
-            u_ptr,
+            panel_ptr,
             asm_ptr,
             asm_src,
             asm_dst,
+            update_ptr,
+            rel_split,
             max_front,
             max_k,
             max_r,
-            stack_len,
+            pool_len,
             flops,
         })
+    }
+
+    /// Range of supernode `s`'s panel `[L11\U11; L21]` (`(k + r) × k`) in the factor storage.
+    fn l_range(&self, s: usize) -> core::ops::Range<usize> {
+        let (k, f) = self.order(s);
+        self.panel_ptr[s]..self.panel_ptr[s] + f * k
+    }
+
+    /// Range of supernode `s`'s panel `U12` (`k × r`) in the factor storage.
+    fn u_range(&self, s: usize) -> core::ops::Range<usize> {
+        let (k, f) = self.order(s);
+        self.panel_ptr[s] + f * k..self.panel_ptr[s + 1]
+    }
+
+    /// `(k, f)`: fully summed columns and front order of supernode `s`.
+    fn order(&self, s: usize) -> (usize, usize) {
+        let k = self.begin[s + 1] - self.begin[s];
+        (k, k + self.rows_ptr[s + 1] - self.rows_ptr[s])
     }
 
     /// Number of supernodes.
@@ -461,12 +530,12 @@ pub(crate) struct StaticPivotFailure {
 /// The numeric factors and the working memory of refactorisations.
 #[derive(Debug)]
 pub(crate) struct MultifrontalLu {
-    l: Vec<f64>,
-    u: Vec<f64>,
+    /// Each supernode's panels `[L11\U11; L21]` and `U12`, at the symbolic analysis's offsets.
+    factors: Vec<f64>,
     /// Local row permutation of each supernode: pivot `i` of `s` is front row `piv[begin[s]+i]`.
     piv: Vec<usize>,
-    front: Vec<f64>,
-    stack: Vec<f64>,
+    /// The update matrices `F22 − L21 U12` waiting for their parents.
+    pool: Vec<f64>,
     perm_tmp: Vec<usize>,
     perm_inv_tmp: Vec<usize>,
     row_tmp: Vec<f64>,
@@ -479,11 +548,9 @@ impl MultifrontalLu {
     pub(crate) fn new(sym: &MultifrontalSymbolic, par: Par) -> Result<Self, LinsolveError> {
         let req = lu_in_place_scratch::<usize, f64>(sym.max_k, sym.max_k, par, Spec::default());
         Ok(Self {
-            l: vec![0.0; sym.nnz_l],
-            u: vec![0.0; sym.nnz_u],
+            factors: vec![0.0; sym.nnz_l + sym.nnz_u],
             piv: vec![0; sym.n],
-            front: vec![0.0; sym.max_front * sym.max_front],
-            stack: vec![0.0; sym.stack_len],
+            pool: vec![0.0; sym.pool_len],
             perm_tmp: vec![0; sym.max_k],
             perm_inv_tmp: vec![0; sym.max_k],
             row_tmp: vec![0.0; sym.max_k],
@@ -496,6 +563,10 @@ impl MultifrontalLu {
     ///
     /// `pivot_threshold ∈ [0, 1]`: a multiplier larger than `1 / pivot_threshold` in magnitude
     /// fails the factorisation (0 accepts any nonzero pivot).
+    ///
+    /// The front of supernode `s` is never formed as one matrix: its fully summed columns are
+    /// assembled in place in the `L` panel, its fully summed rows in the `U12` panel and the
+    /// rest in `s`'s block of the update pool, so nothing is copied after the arithmetic.
     pub(crate) fn factor(
         &mut self,
         sym: &MultifrontalSymbolic,
@@ -507,125 +578,60 @@ impl MultifrontalLu {
         } else {
             f64::INFINITY
         };
-        let mut top = 0usize;
         for s in 0..sym.n_supernodes() {
             let (b, e) = (sym.begin[s], sym.begin[s + 1]);
-            let k = e - b;
-            let r = sym.rows_ptr[s + 1] - sym.rows_ptr[s];
-            let f = k + r;
-            let front = &mut self.front[..f * f];
-            front.fill(0.0);
+            let (k, f) = sym.order(s);
+            let r = f - k;
+            let block = sym.panel_ptr[s]..sym.panel_ptr[s + 1];
+            let up = sym.update_ptr[s];
+            self.factors[block.clone()].fill(0.0);
+            self.pool[up..up + r * r].fill(0.0);
             let range = sym.asm_ptr[s]..sym.asm_ptr[s + 1];
             for (&dst, &src) in sym.asm_dst[range.clone()].iter().zip(&sym.asm_src[range]) {
-                // `dst < f²` and `src < nnz` by construction of the assembly map.
-                *get_mut(front, dst) += get(values, src);
+                // `dst` lies in the factor storage and `src < nnz` by construction of the map.
+                *get_mut(&mut self.factors, dst) += get(values, src);
             }
-            // Extend-add the children's update matrices: the topmost blocks of the stack.
-            let kids = &sym.children[sym.children_ptr[s]..sym.children_ptr[s + 1]];
-            let total: usize = kids
-                .iter()
-                .map(|&c| {
-                    let rc = sym.rows_ptr[c + 1] - sym.rows_ptr[c];
-                    rc * rc
-                })
-                .sum();
-            let mut pos = top - total;
-            for &c in kids {
+            for &c in &sym.children[sym.children_ptr[s]..sym.children_ptr[s + 1]] {
                 let rel = &sym.rel[sym.rows_ptr[c]..sym.rows_ptr[c + 1]];
                 let rc = rel.len();
-                extend_add(front, f, &self.stack[pos..pos + rc * rc], rel);
-                pos += rc * rc;
+                let (child, f22) = pool_pair(&mut self.pool, sym.update_ptr[c], rc * rc, up, r * r);
+                let split = sym.rel_split[c];
+                extend_add(
+                    &mut self.factors[block.clone()],
+                    f,
+                    k,
+                    f22,
+                    child,
+                    rel,
+                    split,
+                );
             }
-            top -= total;
 
             // Factor the fully summed block with pivoting inside it, and form L21, U12 and the
             // update matrix F22 − L21 U12.
+            let (lp, u12) = self.factors[block].split_at_mut(f * k);
+            let f22 = &mut self.pool[up..up + r * r];
             let perm = &mut self.perm_tmp[..k];
-            let zero = if k <= SMALL_BLOCK {
-                small_front_lu(front, f, k, perm)
+            let outcome = if k <= SMALL_BLOCK {
+                small_front_lu(lp, u12, f22, f, k, perm, growth_limit)
             } else {
-                self.blocked_front_lu(f, k)
+                let dense = DenseScratch {
+                    perm_inv: &mut self.perm_inv_tmp[..k],
+                    row_tmp: &mut self.row_tmp[..k],
+                    mem: &mut self.mem,
+                    par: self.par,
+                };
+                blocked_front_lu(lp, u12, f22, f, k, perm, dense, growth_limit)
             };
-            if let Some(i) = zero {
+            if let Err((j, zero_pivot)) = outcome {
                 return Err(StaticPivotFailure {
-                    column: sym.perm[b + i],
-                    zero_pivot: true,
+                    column: sym.perm[b + j],
+                    zero_pivot,
                 });
             }
-            let front = &self.front[..f * f];
-            // Multipliers bounded by 1 / pivot_threshold.
-            for j in 0..k {
-                if front[j * f + k..(j + 1) * f]
-                    .iter()
-                    .any(|m| m.is_nan() || m.abs() > growth_limit)
-                {
-                    return Err(StaticPivotFailure {
-                        column: sym.perm[b + j],
-                        zero_pivot: false,
-                    });
-                }
-            }
             self.piv[b..e].copy_from_slice(&self.perm_tmp[..k]);
-            // Store the panels and push the update matrix (r > 0 exactly when s has a parent).
-            self.l[sym.l_ptr[s]..sym.l_ptr[s + 1]].copy_from_slice(&front[..k * f]);
-            let up = &mut self.u[sym.u_ptr[s]..sym.u_ptr[s + 1]];
-            let block = &mut self.stack[top..top + r * r];
-            for j in 0..r {
-                let col = &front[(k + j) * f..(k + j + 1) * f];
-                up[k * j..k * (j + 1)].copy_from_slice(&col[..k]);
-                block[r * j..r * (j + 1)].copy_from_slice(&col[k..]);
-            }
-            top += r * r;
         }
         Ok(())
-    }
-
-    /// The front's factorisation by faer's blocked kernels (large fully summed blocks):
-    /// returns the first zero pivot, if any.
-    fn blocked_front_lu(&mut self, f: usize, k: usize) -> Option<usize> {
-        let r = f - k;
-        let mut fm = MatMut::from_column_major_slice_mut(&mut self.front[..f * f], f, f);
-        let (mut f11, mut f12, mut f21, mut f22) = fm.rb_mut().split_at_mut(k, k);
-        let (perm, perm_inv) = (&mut self.perm_tmp[..k], &mut self.perm_inv_tmp[..k]);
-        lu_in_place(
-            f11.rb_mut(),
-            perm,
-            perm_inv,
-            self.par,
-            self.mem.stack(),
-            Spec::default(),
-        );
-        if let Some(i) = (0..k).find(|&i| {
-            let d = f11[(i, i)];
-            d == 0.0 || !d.is_finite()
-        }) {
-            return Some(i);
-        }
-        if r > 0 {
-            // Q F12: permute the rows of the fully summed block's right part.
-            if perm.iter().enumerate().any(|(i, &p)| i != p) {
-                let tmp = &mut self.row_tmp[..k];
-                for j in 0..r {
-                    let mut col = f12.rb_mut().col_mut(j);
-                    for (i, t) in tmp.iter_mut().enumerate() {
-                        *t = col[perm[i]];
-                    }
-                    for (i, &t) in tmp.iter().enumerate() {
-                        col[i] = t;
-                    }
-                }
-            }
-            // L21 = F21 U11⁻¹  ⇔  U11ᵀ L21ᵀ = F21ᵀ.
-            tri::solve_lower_triangular_in_place(
-                f11.rb().transpose(),
-                f21.rb_mut().transpose_mut(),
-                self.par,
-            );
-            // U12 = L11⁻¹ Q F12.
-            tri::solve_unit_lower_triangular_in_place(f11.rb(), f12.rb_mut(), self.par);
-            matmul(f22.rb_mut(), Accum::Add, f21.rb(), f12.rb(), -1.0, self.par);
-        }
-        None
     }
 
     /// `rhs ← A⁻¹ rhs` (or `A⁻ᵀ rhs` with `transpose`) for every column of `rhs` (`n × nrhs`,
@@ -685,7 +691,7 @@ impl MultifrontalLu {
             let k = e - b;
             let rows = &sym.rows[sym.rows_ptr[s]..sym.rows_ptr[s + 1]];
             let f = k + rows.len();
-            let lp = &self.l[sym.l_ptr[s]..sym.l_ptr[s + 1]];
+            let lp = &self.factors[sym.l_range(s)];
             let piv = &self.piv[b..e];
             if piv.iter().enumerate().any(|(i, &p)| i != p) {
                 for (i, &p) in piv.iter().enumerate() {
@@ -716,8 +722,8 @@ impl MultifrontalLu {
             let k = e - b;
             let rows = &sym.rows[sym.rows_ptr[s]..sym.rows_ptr[s + 1]];
             let f = k + rows.len();
-            let lp = &self.l[sym.l_ptr[s]..sym.l_ptr[s + 1]];
-            let up = &self.u[sym.u_ptr[s]..sym.u_ptr[s + 1]];
+            let lp = &self.factors[sym.l_range(s)];
+            let up = &self.factors[sym.u_range(s)];
             for (t, &row) in rows.iter().enumerate() {
                 let xr = get(x, row);
                 if xr != 0.0 {
@@ -744,8 +750,8 @@ impl MultifrontalLu {
             let k = e - b;
             let rows = &sym.rows[sym.rows_ptr[s]..sym.rows_ptr[s + 1]];
             let f = k + rows.len();
-            let lp = &self.l[sym.l_ptr[s]..sym.l_ptr[s + 1]];
-            let up = &self.u[sym.u_ptr[s]..sym.u_ptr[s + 1]];
+            let lp = &self.factors[sym.l_range(s)];
+            let up = &self.factors[sym.u_range(s)];
             for j in 0..k {
                 let col = &lp[j * f..(j + 1) * f];
                 let mut v = x[b + j];
@@ -772,7 +778,7 @@ impl MultifrontalLu {
             let k = e - b;
             let rows = &sym.rows[sym.rows_ptr[s]..sym.rows_ptr[s + 1]];
             let f = k + rows.len();
-            let lp = &self.l[sym.l_ptr[s]..sym.l_ptr[s + 1]];
+            let lp = &self.factors[sym.l_range(s)];
             for j in (0..k).rev() {
                 let col = &lp[j * f..(j + 1) * f];
                 let mut v = x[b + j];
@@ -799,8 +805,8 @@ impl MultifrontalLu {
         let k = sym.begin[s + 1] - sym.begin[s];
         let r = sym.rows_ptr[s + 1] - sym.rows_ptr[s];
         (
-            MatRef::from_column_major_slice(&self.l[sym.l_ptr[s]..sym.l_ptr[s + 1]], k + r, k),
-            MatRef::from_column_major_slice(&self.u[sym.u_ptr[s]..sym.u_ptr[s + 1]], k, r),
+            MatRef::from_column_major_slice(&self.factors[sym.l_range(s)], k + r, k),
+            MatRef::from_column_major_slice(&self.factors[sym.u_range(s)], k, r),
         )
     }
 
@@ -1024,32 +1030,88 @@ const SMALL_BLOCK: usize = 8;
 /// column by column through plain loops.
 const SOLVE_BLOCK: usize = 4;
 
-/// `front[rel[i], rel[j]] += block[i, j]` (column-major, `front` of order `f`).
-fn extend_add(front: &mut [f64], f: usize, block: &[f64], rel: &[usize]) {
-    let rc = rel.len();
+/// A child's update matrix and its parent's block in the update pool: disjoint ranges (the
+/// parent's block is placed while the child's is alive).
+fn pool_pair(
+    pool: &mut [f64],
+    child: usize,
+    child_len: usize,
+    parent: usize,
+    parent_len: usize,
+) -> (&[f64], &mut [f64]) {
+    if child < parent {
+        let (lo, hi) = pool.split_at_mut(parent);
+        (&lo[child..child + child_len], &mut hi[..parent_len])
+    } else {
+        let (lo, hi) = pool.split_at_mut(child);
+        (&hi[..child_len], &mut lo[parent..parent + parent_len])
+    }
+}
+
+/// Extend-add of a child's `rc × rc` update matrix `block` into its parent's front, whose
+/// fully summed columns are the `L` panel (`f × k`, the first `f k` entries of `panels`), whose
+/// fully summed rows are the `U12` panel (`k × r`, the rest of `panels`) and whose remainder is
+/// `f22` (`r × r`): `front[rel[i], rel[j]] += block[i, j]`, where `rel` ascends and its first
+/// `split` positions are fully summed (`< k`).
+fn extend_add(
+    panels: &mut [f64],
+    f: usize,
+    k: usize,
+    f22: &mut [f64],
+    block: &[f64],
+    rel: &[usize],
+    split: usize,
+) {
+    let (rc, r) = (rel.len(), f - k);
+    let (lp, u12) = panels.split_at_mut(f * k);
     for (jc, &fj) in rel.iter().enumerate() {
         let src = &block[jc * rc..(jc + 1) * rc];
-        let dst = &mut front[fj * f..(fj + 1) * f];
-        for (&fi, &v) in rel.iter().zip(src) {
-            debug_assert!(fi < f);
-            // SAFETY: `rel` holds positions in the parent's front, computed by the symbolic
-            // analysis as indices of its index set of size `f`, so `fi < f = dst.len()`.
-            unsafe { *dst.get_unchecked_mut(fi) += v };
+        if fj < k {
+            let dst = &mut lp[fj * f..(fj + 1) * f];
+            for (&fi, &v) in rel.iter().zip(src) {
+                debug_assert!(fi < f);
+                // SAFETY: `rel` holds positions in the parent's front, computed by the symbolic
+                // analysis as indices of its index set of size `f = dst.len()`.
+                unsafe { *dst.get_unchecked_mut(fi) += v };
+            }
+        } else {
+            let c = fj - k;
+            let ucol = &mut u12[c * k..(c + 1) * k];
+            for (&fi, &v) in rel[..split].iter().zip(&src[..split]) {
+                debug_assert!(fi < k);
+                // SAFETY: the first `split` positions of `rel` are below `k = ucol.len()`.
+                unsafe { *ucol.get_unchecked_mut(fi) += v };
+            }
+            let fcol = &mut f22[c * r..(c + 1) * r];
+            for (&fi, &v) in rel[split..].iter().zip(&src[split..]) {
+                debug_assert!((k..f).contains(&fi));
+                // SAFETY: the positions after `split` lie in `k..f`, so `fi − k < r = fcol.len()`.
+                unsafe { *fcol.get_unchecked_mut(fi - k) += v };
+            }
         }
     }
 }
 
-/// Right-looking LU of the first `k` columns of the `f × f` front (column-major) with row
-/// pivoting among the first `k` rows, applied to the whole front: afterwards the front holds
-/// `L11\U11`, `L21`, `U12` and the update matrix `F22 − L21 U12`, and `perm[i]` is the front row
-/// moved to position `i`. Returns the first zero pivot, if any.
-fn small_front_lu(front: &mut [f64], f: usize, k: usize, perm: &mut [usize]) -> Option<usize> {
+/// Right-looking LU of a small front's `f × k` panel `lp` with row pivoting among its first `k`
+/// rows (applied to `u12` too), then `U12 ← L11⁻¹ U12` and `F22 ← F22 − L21 U12`. `perm[i]` is
+/// the panel row moved to position `i`. Fails with `(j, true)` at a zero or non-finite pivot
+/// `j`, and with `(j, false)` when a multiplier of column `j` is NaN or exceeds `growth`.
+fn small_front_lu(
+    lp: &mut [f64],
+    u12: &mut [f64],
+    f22: &mut [f64],
+    f: usize,
+    k: usize,
+    perm: &mut [usize],
+    growth: f64,
+) -> Result<(), (usize, bool)> {
+    let r = f - k;
     for (i, p) in perm.iter_mut().enumerate() {
         *p = i;
     }
     for j in 0..k {
         // Pivot: the largest entry of column j among the fully summed rows j..k.
-        let col = &front[j * f..(j + 1) * f];
+        let col = &lp[j * f..(j + 1) * f];
         let mut p = j;
         for i in j + 1..k {
             if col[i].abs() > col[p].abs() {
@@ -1057,22 +1119,31 @@ fn small_front_lu(front: &mut [f64], f: usize, k: usize, perm: &mut [usize]) -> 
             }
         }
         if p != j {
-            for c in 0..f {
-                front.swap(c * f + j, c * f + p);
+            for c in 0..k {
+                lp.swap(c * f + j, c * f + p);
+            }
+            for c in 0..r {
+                u12.swap(c * k + j, c * k + p);
             }
             perm.swap(j, p);
         }
-        let pivot = front[j * f + j];
+        let pivot = lp[j * f + j];
         if pivot == 0.0 || !pivot.is_finite() {
-            return Some(j);
+            return Err((j, true));
         }
         let inv = 1.0 / pivot;
-        for m in &mut front[j * f + j + 1..(j + 1) * f] {
+        for m in &mut lp[j * f + j + 1..(j + 1) * f] {
             *m *= inv;
         }
-        // Rank-1 update of the trailing columns.
-        let (left, right) = front.split_at_mut((j + 1) * f);
-        let lcol = &left[j * f + j + 1..(j + 1) * f];
+        if lp[j * f + k..(j + 1) * f]
+            .iter()
+            .any(|m| m.is_nan() || m.abs() > growth)
+        {
+            return Err((j, false));
+        }
+        // Rank-1 update of the panel's remaining columns.
+        let (left, right) = lp.split_at_mut((j + 1) * f);
+        let lcol = &left[j * f + j + 1..];
         for c in right.chunks_exact_mut(f) {
             let u = c[j];
             if u != 0.0 {
@@ -1082,7 +1153,129 @@ fn small_front_lu(front: &mut [f64], f: usize, k: usize, perm: &mut [usize]) -> 
             }
         }
     }
-    None
+    if r == 0 {
+        return Ok(());
+    }
+    // U12 ← L11⁻¹ U12 (unit lower triangular), column by column.
+    for col in u12.chunks_exact_mut(k) {
+        for j in 0..k {
+            let uj = col[j];
+            if uj != 0.0 {
+                for i in j + 1..k {
+                    col[i] -= lp[j * f + i] * uj;
+                }
+            }
+        }
+    }
+    match k {
+        1 => schur_update::<1>(lp, u12, f22, f),
+        2 => schur_update::<2>(lp, u12, f22, f),
+        3 => schur_update::<3>(lp, u12, f22, f),
+        4 => schur_update::<4>(lp, u12, f22, f),
+        5 => schur_update::<5>(lp, u12, f22, f),
+        6 => schur_update::<6>(lp, u12, f22, f),
+        7 => schur_update::<7>(lp, u12, f22, f),
+        _ => {
+            debug_assert_eq!(k, SMALL_BLOCK);
+            schur_update::<SMALL_BLOCK>(lp, u12, f22, f)
+        }
+    }
+    Ok(())
+}
+
+/// `F22 ← F22 − L21 U12` for a front with `K` fully summed columns: `L21` is rows `K..f` of the
+/// `f × K` panel `lp`, `U12` is `K × r`, `F22` is `r × r` (all column-major, `r = f − K > 0`).
+/// Each column of `F22` is read and written once, its `K` products summed in registers.
+#[inline(always)]
+fn schur_update<const K: usize>(lp: &[f64], u12: &[f64], f22: &mut [f64], f: usize) {
+    let r = f - K;
+    let l: [&[f64]; K] = core::array::from_fn(|j| &lp[j * f + K..(j + 1) * f]);
+    for (ucol, fcol) in u12.chunks_exact(K).zip(f22.chunks_exact_mut(r)) {
+        let u: [f64; K] = core::array::from_fn(|j| ucol[j]);
+        for (i, x) in fcol.iter_mut().enumerate() {
+            let mut acc = *x;
+            for j in 0..K {
+                // SAFETY: every `l[j]` has `r = fcol.len()` entries and `i < r`.
+                acc -= unsafe { *l[j].get_unchecked(i) } * u[j];
+            }
+            *x = acc;
+        }
+    }
+}
+
+/// faer's working memory for the blocked front factorisation.
+struct DenseScratch<'a> {
+    perm_inv: &'a mut [usize],
+    row_tmp: &'a mut [f64],
+    mem: &'a mut Buf,
+    par: Par,
+}
+
+/// [`small_front_lu`]'s job by faer's blocked kernels (large fully summed blocks).
+#[allow(clippy::too_many_arguments)] // the three blocks of a front, its shape and the scratch
+fn blocked_front_lu(
+    lp: &mut [f64],
+    u12: &mut [f64],
+    f22: &mut [f64],
+    f: usize,
+    k: usize,
+    perm: &mut [usize],
+    scratch: DenseScratch<'_>,
+    growth: f64,
+) -> Result<(), (usize, bool)> {
+    let r = f - k;
+    let panel = MatMut::from_column_major_slice_mut(lp, f, k);
+    let (mut f11, mut f21) = panel.split_at_row_mut(k);
+    lu_in_place(
+        f11.rb_mut(),
+        perm,
+        scratch.perm_inv,
+        scratch.par,
+        scratch.mem.stack(),
+        Spec::default(),
+    );
+    if let Some(i) = (0..k).find(|&i| {
+        let d = f11[(i, i)];
+        d == 0.0 || !d.is_finite()
+    }) {
+        return Err((i, true));
+    }
+    if r == 0 {
+        return Ok(());
+    }
+    // L21 = F21 U11⁻¹  ⇔  U11ᵀ L21ᵀ = F21ᵀ; multipliers bounded by `growth`.
+    tri::solve_lower_triangular_in_place(
+        f11.rb().transpose(),
+        f21.rb_mut().transpose_mut(),
+        scratch.par,
+    );
+    for j in 0..k {
+        if f21
+            .rb()
+            .col(j)
+            .iter()
+            .any(|m| m.is_nan() || m.abs() > growth)
+        {
+            return Err((j, false));
+        }
+    }
+    // U12 = L11⁻¹ Q F12: permute the rows, then the unit lower triangular solve.
+    let mut f12 = MatMut::from_column_major_slice_mut(u12, k, r);
+    if perm.iter().enumerate().any(|(i, &p)| i != p) {
+        for j in 0..r {
+            let mut col = f12.rb_mut().col_mut(j);
+            for (i, t) in scratch.row_tmp.iter_mut().enumerate() {
+                *t = col[perm[i]];
+            }
+            for (i, &t) in scratch.row_tmp.iter().enumerate() {
+                col[i] = t;
+            }
+        }
+    }
+    tri::solve_unit_lower_triangular_in_place(f11.rb(), f12.rb_mut(), scratch.par);
+    let f22 = MatMut::from_column_major_slice_mut(f22, r, r);
+    matmul(f22, Accum::Add, f21.rb(), f12.rb(), -1.0, scratch.par);
+    Ok(())
 }
 
 /// `x[i]` without a bounds check.
