@@ -699,18 +699,38 @@ impl MultifrontalLu {
                 }
                 x[b..e].copy_from_slice(&tmp[..k]);
             }
+            // x_s ← L11⁻¹ x_s.
+            let xs = &mut x[b..e];
             for j in 0..k {
-                let xj = x[b + j];
-                if xj == 0.0 {
-                    continue;
+                let (head, tail) = xs.split_at_mut(j + 1);
+                let xj = head[j];
+                for (xi, &l) in tail.iter_mut().zip(&lp[j * f + j + 1..j * f + k]) {
+                    *xi -= l * xj;
                 }
-                let col = &lp[j * f..(j + 1) * f];
-                for i in j + 1..k {
-                    x[b + i] -= col[i] * xj;
+            }
+            if rows.is_empty() {
+                continue;
+            }
+            // x_R ← x_R − L21 x_s: the products summed in `tmp` (contiguous, vectorisable),
+            // then one scattered update per row.
+            let acc = &mut tmp[..rows.len()];
+            let xs = &x[b..e];
+            match k {
+                1 => l21_product::<1>(lp, f, xs, acc),
+                2 => l21_product::<2>(lp, f, xs, acc),
+                3 => l21_product::<3>(lp, f, xs, acc),
+                4 => l21_product::<4>(lp, f, xs, acc),
+                _ => {
+                    acc.fill(0.0);
+                    for (j, &xj) in xs.iter().enumerate() {
+                        for (a, &l) in acc.iter_mut().zip(&lp[j * f + k..(j + 1) * f]) {
+                            *a += l * xj;
+                        }
+                    }
                 }
-                for (&row, &l) in rows.iter().zip(&col[k..]) {
-                    *get_mut(x, row) -= l * xj;
-                }
+            }
+            for (&row, &a) in rows.iter().zip(acc.iter()) {
+                *get_mut(x, row) -= a;
             }
         }
     }
@@ -724,20 +744,34 @@ impl MultifrontalLu {
             let f = k + rows.len();
             let lp = &self.factors[sym.l_range(s)];
             let up = &self.factors[sym.u_range(s)];
-            for (t, &row) in rows.iter().enumerate() {
-                let xr = get(x, row);
-                if xr != 0.0 {
-                    for (xi, &u) in x[b..e].iter_mut().zip(&up[t * k..(t + 1) * k]) {
-                        *xi -= u * xr;
+            // x_s ← x_s − U12 x_R.
+            match k {
+                1 => u12_update::<1>(up, rows, x, b),
+                2 => u12_update::<2>(up, rows, x, b),
+                3 => u12_update::<3>(up, rows, x, b),
+                4 => u12_update::<4>(up, rows, x, b),
+                5 => u12_update::<5>(up, rows, x, b),
+                6 => u12_update::<6>(up, rows, x, b),
+                7 => u12_update::<7>(up, rows, x, b),
+                8 => u12_update::<8>(up, rows, x, b),
+                _ => {
+                    for (ucol, &row) in up.chunks_exact(k).zip(rows) {
+                        let xr = get(x, row);
+                        for (xi, &u) in x[b..e].iter_mut().zip(ucol) {
+                            *xi -= u * xr;
+                        }
                     }
                 }
             }
+            // x_s ← U11⁻¹ x_s.
+            let xs = &mut x[b..e];
             for j in (0..k).rev() {
-                let col = &lp[j * f..(j + 1) * f];
-                let xj = x[b + j] / col[j];
-                x[b + j] = xj;
-                for i in 0..j {
-                    x[b + i] -= col[i] * xj;
+                let col = &lp[j * f..j * f + j + 1];
+                let (head, tail) = xs.split_at_mut(j);
+                let xj = tail[0] / col[j];
+                tail[0] = xj;
+                for (xi, &u) in head.iter_mut().zip(col) {
+                    *xi -= u * xj;
                 }
             }
         }
@@ -1200,6 +1234,39 @@ fn schur_update<const K: usize>(lp: &[f64], u12: &[f64], f22: &mut [f64], f: usi
             }
             *x = acc;
         }
+    }
+}
+
+/// `acc[i] = Σ_j L21[i, j] xs[j]` for a supernode with `K` columns, `L21` being rows `K..f`
+/// of the `f × K` panel `lp` (column-major); `acc.len() = f − K`.
+#[inline(always)]
+fn l21_product<const K: usize>(lp: &[f64], f: usize, xs: &[f64], acc: &mut [f64]) {
+    let r = acc.len();
+    let xs: [f64; K] = core::array::from_fn(|j| xs[j]);
+    let cols: [&[f64]; K] = core::array::from_fn(|j| &lp[j * f + K..j * f + K + r]);
+    for (i, a) in acc.iter_mut().enumerate() {
+        let mut sum = 0.0;
+        for j in 0..K {
+            // SAFETY: every `cols[j]` has `r = acc.len()` entries and `i < r`.
+            sum += unsafe { *cols[j].get_unchecked(i) } * xs[j];
+        }
+        *a = sum;
+    }
+}
+
+/// `x[b + j] −= Σ_t U12[j, t] x[rows[t]]` for a supernode with `K` columns (`U12` is `K × r`,
+/// column-major).
+#[inline(always)]
+fn u12_update<const K: usize>(up: &[f64], rows: &[usize], x: &mut [f64], b: usize) {
+    let mut acc = [0.0; K];
+    for (ucol, &row) in up.chunks_exact(K).zip(rows) {
+        let xr = get(x, row);
+        for j in 0..K {
+            acc[j] += ucol[j] * xr;
+        }
+    }
+    for (xi, a) in x[b..b + K].iter_mut().zip(acc) {
+        *xi -= a;
     }
 }
 
