@@ -38,7 +38,7 @@ impl<F: VectorFunction + Send + Sync + 'static> ScalarFunction for Through<F> {
 
 fn alg(rule: GaussKronrodRule) -> GaussKronrod {
     GaussKronrod {
-        rule,
+        rule: Some(rule),
         ..P8::algorithm()
     }
 }

@@ -292,6 +292,16 @@ pub(crate) struct Workspace {
     evaluations: usize,
 }
 
+/// Whether the outermost nodes `c ± h·outer` of the piece `[ta, tb]` round to points strictly
+/// inside it. A piece a few ulps wide fails this: a node would land on an endpoint, where the
+/// integrand may be singular (the higher the pair, the closer its outer node is to ±1).
+#[inline]
+fn holds_nodes(ta: f64, tb: f64, outer: f64) -> bool {
+    let c = 0.5 * (ta + tb);
+    let h = 0.5 * (tb - ta);
+    ta < c - h * outer && c + h * outer < tb
+}
+
 /// Below this, `resabs` is too small for the rounding floor to mean anything (QUADPACK's
 /// `uflow / (50 epmach)`).
 const FLOOR_THRESHOLD: f64 = f64::MIN_POSITIVE / (50.0 * f64::EPSILON);
@@ -409,6 +419,7 @@ impl Workspace {
                 return Ok(Outcome::Stopped(StopReason::MaxEvaluations));
             }
             self.pending.clear();
+            let outer = opts.rule.kronrod_nodes()[0];
             for _ in 0..batch {
                 let Some(Entry { seg, .. }) = self.heap.pop() else {
                     break;
@@ -417,7 +428,12 @@ impl Workspace {
                 let (ta, tb) = (self.ta[s], self.tb[s]);
                 let mid = 0.5 * (ta + tb);
                 let tiny = (tb - ta) <= 100.0 * f64::EPSILON * ta.abs().max(tb.abs());
-                if !(ta < mid && mid < tb) || tiny {
+                let splits = ta < mid
+                    && mid < tb
+                    && !tiny
+                    && holds_nodes(ta, mid, outer)
+                    && holds_nodes(mid, tb, outer);
+                if !splits {
                     return Ok(Outcome::Stopped(StopReason::IntervalTooSmall {
                         x: map.x_jac(mid).0,
                     }));

@@ -38,7 +38,7 @@ use crate::adaptive::Norm;
 use crate::error::{QuadratureError, StopReason};
 use crate::integrand::BatchIntegrand;
 use crate::quadgk::{GaussKronrod, Integrator, Solution};
-use crate::rules::{GaussKronrodRule, GaussLegendre, GenzMalik};
+use crate::rules::{GaussLegendre, GenzMalik};
 
 /// `∫_{[lower, upper]} f(x) dx` over a finite box in `R^d` (`d = lower.len()`), for a batch
 /// integrand whose points have `d` coordinates.
@@ -206,7 +206,8 @@ impl GenzMalikCubature {
     }
 
     /// Integrates `problem`. Errors as [`crate::solve`]; in one dimension this is the adaptive
-    /// (7, 15) Gauss–Kronrod integrator with the same tolerances.
+    /// Gauss–Kronrod integrator with its default pair ((10, 21) on a finite interval) and the
+    /// same tolerances.
     // Index loops over the boxes' parallel arrays read like the formulas.
     #[allow(clippy::needless_range_loop)]
     pub fn solve<F: BatchIntegrand>(
@@ -220,7 +221,6 @@ impl GenzMalikCubature {
         let m = f.output_len();
         if d == 1 {
             let alg = GaussKronrod {
-                rule: GaussKronrodRule::K15,
                 rtol: self.rtol,
                 atol: self.atol,
                 norm: self.norm,

@@ -492,7 +492,14 @@ fn value_kernel<F: VectorFunction>(
     let interval = Interval::new(a, b)?;
     set_breaks(breaks, &interval, &prob.breakpoints)?;
     let f = ValueAdaptor::new(&*prob.integrand, p, zbuf);
-    let outcome = ws.run(&f, interval.map, breaks, 1, 1, &prob.alg.options())?;
+    let outcome = ws.run(
+        &f,
+        interval.map,
+        breaks,
+        1,
+        1,
+        &prob.alg.options(interval.map),
+    )?;
     let m = prob.integrand.output_len();
     let stats = finish(ws, &interval, outcome, out, 0, m)?;
     ws.partition_into(breaks);
@@ -532,7 +539,7 @@ fn tangent_kernel<F: VectorFunction, const K: usize>(
         breaks,
         groups,
         usize::from(with_value),
-        &prob.alg.options(),
+        &prob.alg.options(interval.map),
     )
 }
 
@@ -594,7 +601,14 @@ fn adjoint_dispatch<F: VectorFunction>(
                 ybar,
                 buf: RefCell::new(scratch.get()),
             };
-            ws.run(&f, interval.map, breaks, 1, 0, &prob.alg.options())
+            ws.run(
+                &f,
+                interval.map,
+                breaks,
+                1,
+                0,
+                &prob.alg.options(interval.map),
+            )
         }};
     }
     match p.len() {

@@ -1,11 +1,12 @@
 //! # tangent-quadrature — integrals and their derivatives
 //!
 //! * **1-D adaptive Gauss–Kronrod** ([`solve`], [`Integrator`]): globally adaptive bisection with
-//!   the (7, 15) pair by default and the (10, 21) … (30, 61) pairs of QUADPACK available
-//!   ([`GaussKronrodRule`]); finite, semi-infinite and infinite intervals through rational changes
-//!   of variables; vector-valued integrands under one error norm; integrable endpoint
-//!   singularities; breakpoints; limits on evaluations and pieces. Each call reports the value,
-//!   the error estimate and the evaluations, and fails with the estimate
+//!   QUADPACK's choice of pair by default ((10, 21) on finite intervals, (7, 15) on infinite
+//!   ones) and every pair from (7, 15) to (30, 61) available ([`GaussKronrodRule`]); finite,
+//!   semi-infinite and infinite intervals through rational changes of variables;
+//!   vector-valued integrands under one error norm; integrable endpoint singularities;
+//!   breakpoints; limits on evaluations and pieces. Each call reports the value, the error
+//!   estimate and the evaluations, and fails with the estimate
 //!   ([`QuadratureError::ToleranceNotMet`]) when the tolerance is not met. See [`quadgk`] and
 //!   [`adaptive`] for the method.
 //! * **Cubature on boxes** ([`cubature`]): h-adaptive Genz–Malik (degree 7 with an embedded

@@ -40,7 +40,8 @@ impl P8 {
     /// `dI₂/dp (2) = −6/p⁴`.
     pub const DI2_DP: f64 = -0.375;
 
-    /// The default algorithm at P8's tolerance (`rtol = 1e-10`, `atol = 0`, the (7, 15) pair).
+    /// The default algorithm at P8's tolerance (`rtol = 1e-10`, `atol = 0`, the default pair:
+    /// (10, 21) for `I₁`, (7, 15) for `I₂`, as QUADPACK).
     pub fn algorithm() -> GaussKronrod {
         GaussKronrod {
             rtol: Self::RTOL,
