@@ -277,11 +277,7 @@ pub(crate) struct Workspace {
     x: Vec<f64>,
     jac: Vec<f64>,
     fx: Vec<f64>,
-    // Per-component accumulators.
-    acc_k: Vec<f64>,
-    acc_g: Vec<f64>,
-    acc_abs: Vec<f64>,
-    acc_asc: Vec<f64>,
+    // Per-component scratch.
     comp_err: Vec<f64>,
     comp_floor: Vec<f64>,
     // Totals.
@@ -368,10 +364,6 @@ impl Workspace {
         self.pending.clear();
         self.evaluations = 0;
         for v in [
-            &mut self.acc_k,
-            &mut self.acc_g,
-            &mut self.acc_abs,
-            &mut self.acc_asc,
             &mut self.comp_err,
             &mut self.comp_floor,
             &mut self.total_val,
@@ -531,56 +523,48 @@ impl Workspace {
         let rule = opts.rule;
         let n = rule.gauss_points();
         let k = rule.points();
-        let xk = rule.kronrod_nodes();
+        let xk = &rule.kronrod_nodes()[..n];
         let npts = k * self.pending.len();
         let nc = self.ncomp;
-        self.x.clear();
-        self.jac.clear();
-        for p in &self.pending {
+        // Nodes of each piece: the pairs c ∓ h·x_j (outermost first), then the centre.
+        self.x.resize(npts, 0.0);
+        self.jac.resize(npts, 0.0);
+        let nodes = self.x.chunks_exact_mut(k).zip(self.jac.chunks_exact_mut(k));
+        for (p, (xs, js)) in self.pending.iter().zip(nodes) {
             let c = 0.5 * (p.ta + p.tb);
             let h = 0.5 * (p.tb - p.ta);
-            for &xj in &xk[..n] {
-                for t in [c - h * xj, c + h * xj] {
-                    let (x, j) = map.x_jac(t);
-                    self.x.push(x);
-                    self.jac.push(j);
-                }
+            let pairs = xs.chunks_exact_mut(2).zip(js.chunks_exact_mut(2));
+            for (&xj, (xp, jp)) in xk.iter().zip(pairs) {
+                (xp[0], jp[0]) = map.x_jac(c - h * xj);
+                (xp[1], jp[1]) = map.x_jac(c + h * xj);
             }
-            let (x, j) = map.x_jac(c);
-            self.x.push(x);
-            self.jac.push(j);
+            (xs[2 * n], js[2 * n]) = map.x_jac(c);
         }
         self.fx.clear();
         self.fx.resize(npts * nc, 0.0);
         f.eval_batch(&self.x, &mut self.fx);
         self.evaluations += npts;
-        // Apply the Jacobian of the map and check for non-finite values.
-        for (i, fi) in self.fx.chunks_exact_mut(nc).enumerate() {
-            let j = self.jac[i];
-            for (c, v) in fi.iter_mut().enumerate() {
-                if !v.is_finite() {
-                    return Err(QuadratureError::NonFiniteIntegrand {
-                        x: vec![self.x[i]],
-                        component: c,
-                        value: *v,
-                    });
-                }
-                if j != 1.0 {
-                    // f(x) = 0 far out on an infinite interval, where dx/dt overflows: keep 0.
-                    *v = if *v == 0.0 { 0.0 } else { *v * j };
-                    if !v.is_finite() {
-                        return Err(QuadratureError::NonFiniteIntegrand {
-                            x: vec![self.x[i]],
-                            component: c,
-                            value: *v,
-                        });
-                    }
+        // Apply the Jacobian of the map and check for non-finite values. The Jacobian is finite
+        // and positive (`Map::x_jac` keeps t inside [−1, 1] by half an ulp), so a product is
+        // non-finite exactly when the value is (with the same infinity or NaN) or overflows.
+        if map != Map::Identity {
+            for (fi, &j) in self.fx.chunks_exact_mut(nc).zip(&self.jac) {
+                for v in fi {
+                    *v *= j;
                 }
             }
         }
+        self.check_finite()?;
+        // The Gauss weights aligned with the Kronrod positions (0 at the Kronrod-only nodes).
+        let mut wga = [0.0; MAX_GAUSS + 1];
+        for (i, &w) in rule.gauss_weights().iter().enumerate() {
+            wga[2 * i + 1] = w;
+        }
+        let wga = &wga[..n + 1];
+        let wk = rule.kronrod_weights();
         for pi in 0..self.pending.len() {
             let p = self.pending[pi];
-            self.combine_piece(&p, pi * k, opts);
+            self.combine_piece(&p, pi * k, wk, wga, opts);
             let s = p.slot;
             for c in 0..nc {
                 self.total_val[c] += self.val[s * nc + c];
@@ -600,60 +584,61 @@ impl Workspace {
         Ok(())
     }
 
+    /// [`QuadratureError::NonFiniteIntegrand`] for the first non-finite entry of `fx`, if any.
+    fn check_finite(&self) -> Result<(), QuadratureError> {
+        // One branch-free pass on the exponent bits (all ones for ±∞ and NaN), which the
+        // compiler vectorises; the search only on failure.
+        const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
+        let any_bad = self.fx.iter().fold(0u64, |bad, v| {
+            bad | u64::from(v.to_bits() & EXPONENT == EXPONENT)
+        });
+        if any_bad == 0 {
+            return Ok(());
+        }
+        let nc = self.ncomp;
+        match self.fx.iter().position(|v| !v.is_finite()) {
+            Some(i) => Err(QuadratureError::NonFiniteIntegrand {
+                x: vec![self.x[i / nc]],
+                component: i % nc,
+                value: self.fx[i],
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Kronrod value, error and rounding floor of one piece whose (Jacobian-weighted) values
-    /// start at node `first` of the batch.
-    // Index loops over several parallel per-component arrays read like the formulas.
-    #[allow(clippy::needless_range_loop)]
-    fn combine_piece(&mut self, p: &Pending, first: usize, opts: &Options) {
-        let rule = opts.rule;
-        let n = rule.gauss_points();
-        let (wk, wg) = (rule.kronrod_weights(), rule.gauss_weights());
+    /// start at node `first` of the batch; `wga` are the Gauss weights aligned with `wk`.
+    fn combine_piece(
+        &mut self,
+        p: &Pending,
+        first: usize,
+        wk: &[f64],
+        wga: &[f64],
+        opts: &Options,
+    ) {
+        let k = 2 * wk.len() - 1;
         let nc = self.ncomp;
         let h = 0.5 * (p.tb - p.ta);
-        let fx = &self.fx[first * nc..(first + rule.points()) * nc];
-        let centre = &fx[2 * n * nc..(2 * n + 1) * nc];
-        for c in 0..nc {
-            let v = centre[c];
-            self.acc_k[c] = wk[n] * v;
-            self.acc_g[c] = if n % 2 == 1 { wg[n / 2] * v } else { 0.0 };
-            self.acc_abs[c] = wk[n] * v.abs();
-        }
-        for j in 0..n {
-            let lo = &fx[2 * j * nc..(2 * j + 1) * nc];
-            let hi = &fx[(2 * j + 1) * nc..(2 * j + 2) * nc];
-            let w = wk[j];
-            let gauss = j % 2 == 1;
-            for c in 0..nc {
-                let sum = lo[c] + hi[c];
-                self.acc_k[c] += w * sum;
-                self.acc_abs[c] += w * (lo[c].abs() + hi[c].abs());
-                if gauss {
-                    self.acc_g[c] += wg[j / 2] * sum;
-                }
-            }
-        }
-        // ∫|f − mean f| by the Kronrod rule (Σ wk = 2, so the mean is K/2).
-        for c in 0..nc {
-            let mean = 0.5 * self.acc_k[c];
-            self.acc_asc[c] = wk[n] * (centre[c] - mean).abs();
-        }
-        for j in 0..n {
-            let lo = &fx[2 * j * nc..(2 * j + 1) * nc];
-            let hi = &fx[(2 * j + 1) * nc..(2 * j + 2) * nc];
-            for c in 0..nc {
-                let mean = 0.5 * self.acc_k[c];
-                self.acc_asc[c] += wk[j] * ((lo[c] - mean).abs() + (hi[c] - mean).abs());
-            }
-        }
+        let fx = &self.fx[first * nc..(first + k) * nc];
         let s = p.slot;
+        let mut column = [0.0; 2 * MAX_GAUSS + 1];
         for c in 0..nc {
-            let k = self.acc_k[c] * h;
-            let g = self.acc_g[c] * h;
-            let resabs = self.acc_abs[c] * h;
-            let resasc = self.acc_asc[c] * h;
-            let mut e = (k - g).abs();
+            // Component c at the piece's nodes, contiguous.
+            let col = if nc == 1 {
+                fx
+            } else {
+                for (dst, src) in column.iter_mut().zip(fx.iter().skip(c).step_by(nc)) {
+                    *dst = *src;
+                }
+                &column[..k]
+            };
+            let [kr, ga, abs, asc] = piece_sums(col, wk, wga);
+            let (kr, ga, resabs, resasc) = (kr * h, ga * h, abs * h, asc * h);
+            let mut e = (kr - ga).abs();
             if opts.estimate == ErrorEstimate::Quadpack && resasc != 0.0 && e != 0.0 {
-                e = resasc * (200.0 * e / resasc).powf(1.5).min(1.0);
+                // (200 e / resasc)^{3/2}
+                let r = 200.0 * e / resasc;
+                e = resasc * (r * r.sqrt()).min(1.0);
             }
             let floor = if resabs > FLOOR_THRESHOLD {
                 50.0 * f64::EPSILON * resabs
@@ -662,7 +647,7 @@ impl Workspace {
             };
             self.comp_err[c] = e.max(floor);
             self.comp_floor[c] = floor;
-            self.val[s * nc + c] = k;
+            self.val[s * nc + c] = kr;
         }
         let ng = self.ngroups;
         let m = nc / ng;
@@ -671,4 +656,56 @@ impl Workspace {
             self.floor[s * ng + g] = opts.norm.of(&self.comp_floor[g * m..(g + 1) * m]);
         }
     }
+}
+
+/// Most Gauss points of a pair (the (30, 61) pair).
+const MAX_GAUSS: usize = 30;
+
+/// One component's sums over a piece on the reference interval [−1, 1]: the Kronrod and Gauss
+/// estimates, `∫|f|` and `∫|f − mean f|` by the Kronrod rule (Σ wk = 2, so the mean is K/2).
+/// `col` holds the 2n + 1 values in node order (pairs, then the centre); `wga` are the Gauss
+/// weights aligned with the Kronrod positions. Dispatches to a copy with the number of pairs
+/// fixed, whose loops the compiler unrolls.
+#[inline]
+fn piece_sums(col: &[f64], wk: &[f64], wga: &[f64]) -> [f64; 4] {
+    match wk.len() - 1 {
+        7 => piece_sums_n::<7>(col, wk, wga),
+        10 => piece_sums_n::<10>(col, wk, wga),
+        15 => piece_sums_n::<15>(col, wk, wga),
+        20 => piece_sums_n::<20>(col, wk, wga),
+        25 => piece_sums_n::<25>(col, wk, wga),
+        _ => piece_sums_n::<30>(col, wk, wga),
+    }
+}
+
+#[inline(always)]
+fn piece_sums_n<const N: usize>(col: &[f64], wk: &[f64], wga: &[f64]) -> [f64; 4] {
+    let (pairs, rest) = col.as_chunks::<2>();
+    let (Ok(pairs), Ok(w), Ok(wg)) = (
+        <&[[f64; 2]; N]>::try_from(&pairs[..N]),
+        <&[f64; N]>::try_from(&wk[..N]),
+        <&[f64; N]>::try_from(&wga[..N]),
+    ) else {
+        return [f64::NAN; 4];
+    };
+    let centre = rest.first().copied().unwrap_or(f64::NAN);
+    let (wc, wgc) = (wk[N], wga[N]);
+    let mut sums = [0.0; N];
+    for (s, p) in sums.iter_mut().zip(pairs) {
+        *s = p[0] + p[1];
+    }
+    let mut kr = wc * centre;
+    let mut ga = wgc * centre;
+    let mut abs = wc * centre.abs();
+    for i in 0..N {
+        kr += w[i] * sums[i];
+        ga += wg[i] * sums[i];
+        abs += w[i] * (pairs[i][0].abs() + pairs[i][1].abs());
+    }
+    let mean = 0.5 * kr;
+    let mut asc = wc * (centre - mean).abs();
+    for i in 0..N {
+        asc += w[i] * ((pairs[i][0] - mean).abs() + (pairs[i][1] - mean).abs());
+    }
+    [kr, ga, abs, asc]
 }
