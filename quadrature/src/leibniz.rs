@@ -556,6 +556,7 @@ fn tangent_dispatch<F: VectorFunction>(
     dirs: &[f64],
     stride: usize,
     k: usize,
+    with_value: bool,
 ) -> Result<Outcome, QuadratureError> {
     macro_rules! go {
         ($K:literal) => {
@@ -569,7 +570,7 @@ fn tangent_dispatch<F: VectorFunction>(
                 dirs,
                 stride,
                 k,
-                false,
+                with_value,
             )
         };
     }
@@ -674,6 +675,7 @@ impl<F: VectorFunction + Send + Sync + 'static> ParametricIntegral<F> {
                 dx,
                 n,
                 k,
+                false,
             )?;
             check_outcome(ws, outcome)?;
             for (d, v) in dy.iter_mut().zip(ws.value()) {
@@ -1029,6 +1031,10 @@ impl<F: VectorFunction + Send + Sync + 'static> ParametricIntegral<F> {
 // ---------------------------------------------------------------------------------------------
 // The prepared integrator.
 
+/// Most parameters for which [`ParametricIntegrator::value_and_vjp`] integrates the value and
+/// the parameter Jacobian in one pass (one `Dual<8>` evaluation per node still carries them).
+pub const ONE_PASS_PARAMS: usize = 8;
+
 /// A prepared [`ParametricIntegral`]: value, one-pass forward derivatives and reverse-mode
 /// gradients with reused buffers (no allocation once warm).
 ///
@@ -1156,8 +1162,16 @@ impl<F: VectorFunction + Send + Sync + 'static> ParametricIntegrator<F> {
 
     /// Reverse mode without a tape: writes `I(inputs)` to `out` and accumulates
     /// `(∂I/∂inputs)ᵀ ybar` into `xbar` (`ybar.len() == output_len()`,
-    /// `xbar.len() == input_len()`). The adjoint integral starts from the value's final
-    /// partition. Returns the value's statistics plus the adjoint's evaluations.
+    /// `xbar.len() == input_len()`).
+    ///
+    /// With at most [`ONE_PASS_PARAMS`] parameters the integrand runs on `Dual<n>` anyway (one
+    /// evaluation per node gives the value and every partial), so the value and the parameter
+    /// Jacobian `∂I/∂p` are integrated in one adaptive pass, as in
+    /// [`forward`](Self::forward) (the value and each column meeting the tolerance), and
+    /// contracted with `ybar`. With more parameters the value is integrated on `f64` first and
+    /// the adjoint integral `∫ (∂f/∂p)ᵀ ȳ` starts from its final partition (`⌈n/8⌉`
+    /// `Dual<8>` evaluations per node). Returns the statistics of the value (its error) with
+    /// every evaluation counted.
     pub fn value_and_vjp(
         &mut self,
         inputs: &[f64],
@@ -1171,8 +1185,48 @@ impl<F: VectorFunction + Send + Sync + 'static> ParametricIntegrator<F> {
         prob.check_outputs(out.len())?;
         prob.check_outputs(ybar.len())?;
         let np = prob.n_params;
+        let m = prob.output_len();
         let (a, b) = prob.endpoints(inputs);
         let p = &inputs[..np];
+        if (1..=ONE_PASS_PARAMS).contains(&np) && ybar.iter().any(|&v| v != 0.0) {
+            // Unit directions: direction j's parameter part is e_j.
+            self.dirs.clear();
+            self.dirs.resize(np * np, 0.0);
+            for j in 0..np {
+                self.dirs[j * np + j] = 1.0;
+            }
+            let interval = Interval::new(a, b)?;
+            set_breaks(&mut self.breaks, &interval, &prob.breakpoints)?;
+            let outcome = tangent_dispatch(
+                prob,
+                &mut self.ws,
+                &interval,
+                &self.breaks,
+                &mut self.scratch,
+                p,
+                &self.dirs,
+                np,
+                np,
+                true,
+            )?;
+            check_outcome(&self.ws, outcome)?;
+            let total = self.ws.value();
+            for (o, t) in out.iter_mut().zip(&total[..m]) {
+                *o = interval.sign * t;
+            }
+            for (j, xb) in xbar[..np].iter_mut().enumerate() {
+                let column = &total[(1 + j) * m..(2 + j) * m];
+                let dot: f64 = column.iter().zip(ybar).map(|(c, y)| c * y).sum();
+                *xb += interval.sign * dot;
+            }
+            let stats = Stats {
+                error: self.ws.errors()[0],
+                evaluations: self.ws.evaluations(),
+                subdivisions: self.ws.pieces(),
+            };
+            self.endpoint_adjoints(inputs, ybar, xbar)?;
+            return Ok(stats);
+        }
         let (interval, mut stats) = value_kernel(
             prob,
             &mut self.ws,
@@ -1199,6 +1253,20 @@ impl<F: VectorFunction + Send + Sync + 'static> ParametricIntegrator<F> {
                 *xb += interval.sign * v;
             }
         }
+        self.endpoint_adjoints(inputs, ybar, xbar)?;
+        Ok(stats)
+    }
+
+    /// Accumulates the endpoint terms `ā −= f(a)ᵀȳ`, `b̄ += f(b)ᵀȳ` into `xbar`.
+    fn endpoint_adjoints(
+        &mut self,
+        inputs: &[f64],
+        ybar: &[f64],
+        xbar: &mut [f64],
+    ) -> Result<(), QuadratureError> {
+        let prob = &self.problem;
+        let (a, b) = prob.endpoints(inputs);
+        let p = &inputs[..prob.n_params];
         self.values.clear();
         self.values.resize(prob.output_len(), 0.0);
         for (index, end, sign) in [(prob.lower_index(), a, -1.0), (prob.upper_index(), b, 1.0)] {
@@ -1215,6 +1283,6 @@ impl<F: VectorFunction + Send + Sync + 'static> ParametricIntegrator<F> {
                     .map(|(f, y)| f * y)
                     .sum::<f64>();
         }
-        Ok(stats)
+        Ok(())
     }
 }
