@@ -1,7 +1,8 @@
 //! P8: quadrature and the cost of its derivatives, measured in one run.
 //!
 //! * per integral (I₁ on [0, 1], I₂ on [0, ∞), p = 2, rtol 1e-10, atol 0): the value with the
-//!   (7, 15) and (10, 21) pairs from a plain `f64` closure, the value through the generic
+//!   default pair (QUADPACK's: (10, 21) finite, (7, 15) infinite) and with the (7, 15) and
+//!   (10, 21) pairs everywhere, from a plain `f64` closure, the value through the generic
 //!   integrand, `dI/dp` by the one-pass forward mode (`Dual<1>` integrand), through the rule in
 //!   forward mode (primal + tangent integral on the primal's partition), by `value_and_vjp`
 //!   (reverse without tape) and by the reverse tape through the rule. Reference: the value with
@@ -10,8 +11,9 @@
 //!   it on the tape, for 1 and 16 parameters;
 //! * cubature: Genz–Malik against tensor Gauss–Legendre on a 3-D box.
 //!
-//! Evaluation counts are printed first (compare with `python3 benches/peers/quadrature_scipy.py`:
-//! SciPy's quad uses 63 and 165 evaluations here).
+//! Evaluation counts are printed first, as ratios to SciPy's quad (QUADPACK), which uses 63 and
+//! 165 evaluations here (`python3 benches/peers/quadrature_scipy.py`), then the derivative's
+//! cost over the value's, timed interleaved in this run.
 
 #![allow(clippy::unwrap_used)] // benchmarks: a failed set-up should abort the run loudly
 
@@ -36,18 +38,32 @@ impl<F: VectorFunction + Send + Sync + 'static> ScalarFunction for Through<F> {
     }
 }
 
-fn alg(rule: GaussKronrodRule) -> GaussKronrod {
+fn alg(rule: Option<GaussKronrodRule>) -> GaussKronrod {
     GaussKronrod {
-        rule: Some(rule),
+        rule,
         ..P8::algorithm()
     }
+}
+
+/// The pair choices compared: the default (QUADPACK's), then (7, 15) and (10, 21) everywhere.
+const RULES: [Option<GaussKronrodRule>; 3] = [
+    None,
+    Some(GaussKronrodRule::K15),
+    Some(GaussKronrodRule::K21),
+];
+
+/// SciPy's quad (QUADPACK) evaluations on P8 at epsrel 1e-10, epsabs 0.
+const QUADPACK: (usize, usize) = (63, 165);
+
+fn rule_name(rule: Option<GaussKronrodRule>) -> String {
+    rule.map_or("default".to_string(), |r| format!("{r:?}"))
 }
 
 fn print_counts() {
     println!("== P8 integrand evaluations (rtol 1e-10, atol 0) ==");
     let f1 = scalar(|x: f64| (-P8::P * x * x).exp() * (10.0 * x).cos());
     let f2 = scalar(|x: f64| (-P8::P * x).exp() * x * x);
-    for rule in [GaussKronrodRule::K15, GaussKronrodRule::K21] {
+    for rule in RULES {
         let mut it = Integrator::new(&alg(rule)).unwrap();
         let mut v = [0.0];
         let n1 = it
@@ -83,8 +99,12 @@ fn print_counts() {
             .value_and_vjp(&[P8::P], &[1.0], &mut v, &mut g)
             .unwrap()
             .evaluations;
+        let (q1, q2) = (QUADPACK.0 as f64, QUADPACK.1 as f64);
         println!(
-            "{rule:?}: value I1 {n1:4} I2 {n2:4} | one-pass forward (Dual<1> evaluations) I1 {f1n:4} I2 {f2n:4} | value + vjp I1 {r1:4} I2 {r2:4}   (SciPy quad: 63, 165)"
+            "{:<8} value I1 {n1:4} ({:.2} × QUADPACK) I2 {n2:4} ({:.2} × QUADPACK) | one-pass forward (Dual<1> evaluations) I1 {f1n:4} I2 {f2n:4} | value_and_vjp I1 {r1:4} I2 {r2:4}",
+            rule_name(rule),
+            n1 as f64 / q1,
+            n2 as f64 / q2,
         );
     }
 }
@@ -95,11 +115,11 @@ fn p8(c: &mut Criterion) {
     for (k, name) in ["P8 I1", "P8 I2"].into_iter().enumerate() {
         let mut group = c.benchmark_group(name);
         let upper = if k == 0 { 1.0 } else { f64::INFINITY };
-        for rule in [GaussKronrodRule::K15, GaussKronrodRule::K21] {
+        for rule in RULES {
             let mut it = Integrator::new(&alg(rule)).unwrap();
             let mut v = [0.0];
             let f: &dyn BatchIntegrand = if k == 0 { &f1 } else { &f2 };
-            group.bench_function(format!("value closure {rule:?}"), |b| {
+            group.bench_function(format!("value closure {}", rule_name(rule)), |b| {
                 b.iter(|| it.integrate_into(f, 0.0, black_box(upper), &mut v).unwrap())
             });
         }
@@ -340,9 +360,15 @@ fn print_interleaved() {
             );
         }};
     }
-    for rule in [GaussKronrodRule::K15, GaussKronrodRule::K21] {
-        report!(format!("I1 {rule:?}"), p8_first(alg(rule)).unwrap());
-        report!(format!("I2 {rule:?}"), p8_second(alg(rule)).unwrap());
+    for rule in RULES {
+        report!(
+            format!("I1 {}", rule_name(rule)),
+            p8_first(alg(rule)).unwrap()
+        );
+        report!(
+            format!("I2 {}", rule_name(rule)),
+            p8_second(alg(rule)).unwrap()
+        );
     }
     // Per node: the Dual<1> integrand against the f64 one.
     let gc = tangent_quadrature::problems::GaussianCosine;
@@ -371,6 +397,7 @@ fn main() {
             name,
             "value",
             &[
+                "value closure default",
                 "value closure K15",
                 "value closure K21",
                 "dI/dp one-pass forward",
