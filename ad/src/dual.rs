@@ -80,6 +80,12 @@ impl<const N: usize, T: Scalar> Dual<N, T> {
         Self { v, d }
     }
 
+    /// Whether every partial is exactly zero (at every nesting level).
+    #[inline(always)]
+    fn is_constant(&self) -> bool {
+        self.d.iter().all(|t| t.is_all_zero())
+    }
+
     /// Chain rule for a binary function with value `v` and partials `da`, `db`.
     #[inline(always)]
     fn chain2(a: Self, b: Self, v: T, da: T, db: T) -> Self {
@@ -402,11 +408,19 @@ impl<const N: usize, T: Scalar> Scalar for Dual<N, T> {
     }
     #[inline(always)]
     fn sin(self) -> Self {
+        // A constant (every partial exactly zero: a quadrature node, a time) skips the second
+        // transcendental its derivative would need.
+        if self.is_constant() {
+            return Self::constant(self.v.sin());
+        }
         let (s, c) = self.v.sin_cos();
         self.chain(s, c)
     }
     #[inline(always)]
     fn cos(self) -> Self {
+        if self.is_constant() {
+            return Self::constant(self.v.cos());
+        }
         let (s, c) = self.v.sin_cos();
         self.chain(c, -s)
     }

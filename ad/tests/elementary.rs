@@ -1125,3 +1125,22 @@ fn sqrt_at_negative_zero() {
     let m = at_point(&fns!(sqrt), [-0.0], [4.0]);
     assert_grad("sqrt′(−0)", &m, Modes::All, [f64::INFINITY]);
 }
+
+/// `sin` and `cos` of a constant dual (all partials zero) skip the derivative's second
+/// transcendental: the value must still be the `f64` one, the partials exactly zero, and a nested
+/// dual whose *inner* level moves must keep its inner derivative.
+#[test]
+fn sin_cos_of_constants() {
+    let x = 0.7_f64;
+    let c = Dual::<3>::constant(x);
+    assert!(same_bits(c.sin().value(), x.sin()) && c.sin().d.iter().all(|&d| d == 0.0));
+    assert!(same_bits(c.cos().value(), x.cos()) && c.cos().d.iter().all(|&d| d == 0.0));
+    // Outer partials zero, inner tangent one: d/dx of the inner level must be cos x (resp. −sin x).
+    let nested = Dual::<1, Dual<1>>::constant(Dual::<1>::variable(x, 0));
+    assert_eq!(nested.sin().v.d[0], x.cos());
+    assert_eq!(nested.cos().v.d[0], -x.sin());
+    assert!(nested.sin().d[0].is_all_zero() && nested.cos().d[0].is_all_zero());
+    // A moving dual still gets its derivative.
+    let v = Dual::<1>::variable(x, 0);
+    assert_eq!(v.cos().d[0], -x.sin());
+}
