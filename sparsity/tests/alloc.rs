@@ -6,7 +6,7 @@
 
 use tangent_ad::problems::{Brusselator2D, BrusselatorState, ExtendedRosenbrock};
 use tangent_sparsity::{JacobianMode, SparseHessian, SparseJacobian, SparseJacobianOptions};
-use tangent_testing::allocations;
+use tangent_testing::fewest_allocations;
 
 #[global_allocator]
 static GLOBAL: tangent_testing::CountingAllocator = tangent_testing::CountingAllocator;
@@ -24,31 +24,31 @@ fn compressed_evaluations_are_allocation_free() {
             mode,
             ..Default::default()
         };
-        let mut jac = SparseJacobian::<8>::new(&f, &x, &options).unwrap();
-        // The first call after prepare must already be allocation-free.
-        for _ in 0..2 {
-            let n = allocations(|| {
-                jac.compute(&f, &x).unwrap();
-            });
-            assert_eq!(n, 0, "{mode:?} compute");
-            let n = allocations(|| {
-                jac.compute_with_value(&f, &x, &mut y).unwrap();
-            });
-            assert_eq!(n, 0, "{mode:?} compute_with_value");
-        }
+        // The first calls after prepare must already be allocation-free; the fewest over three
+        // fresh preparations absorbs a stray allocation of the harness's thread (the counter is
+        // global), while an allocation of the calls themselves shows in every run.
+        let n = fewest_allocations(
+            || SparseJacobian::<8>::new(&f, &x, &options).unwrap(),
+            |jac| {
+                for _ in 0..2 {
+                    jac.compute(&f, &x).unwrap();
+                    jac.compute_with_value(&f, &x, &mut y).unwrap();
+                }
+            },
+        );
+        assert_eq!(n, 0, "{mode:?} compute / compute_with_value");
     }
     let r = ExtendedRosenbrock { n: 100 };
     let xr = r.start();
     let mut grad = vec![0.0; 100];
-    let mut h = SparseHessian::new(&r, &xr, &Default::default()).unwrap();
-    for _ in 0..2 {
-        let n = allocations(|| {
-            h.compute(&r, &xr).unwrap();
-        });
-        assert_eq!(n, 0, "compute");
-        let n = allocations(|| {
-            h.compute_with_gradient(&r, &xr, &mut grad).unwrap();
-        });
-        assert_eq!(n, 0, "compute_with_gradient");
-    }
+    let n = fewest_allocations(
+        || SparseHessian::new(&r, &xr, &Default::default()).unwrap(),
+        |h| {
+            for _ in 0..2 {
+                h.compute(&r, &xr).unwrap();
+                h.compute_with_gradient(&r, &xr, &mut grad).unwrap();
+            }
+        },
+    );
+    assert_eq!(n, 0, "compute / compute_with_gradient");
 }
