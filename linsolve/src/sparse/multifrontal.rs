@@ -63,6 +63,24 @@ use crate::dense::{Buf, mem_buffer};
 use crate::error::LinsolveError;
 use crate::matrix::CscPattern;
 
+/// `$f::<K>(args)` for a supernode of `K = $k ∈ 1..=8` columns (the kernels' sums then live
+/// in registers), `$other` for wider ones.
+macro_rules! by_width {
+    ($k:expr, $f:ident($($a:expr),*), $other:expr) => {
+        match $k {
+            1 => $f::<1>($($a),*),
+            2 => $f::<2>($($a),*),
+            3 => $f::<3>($($a),*),
+            4 => $f::<4>($($a),*),
+            5 => $f::<5>($($a),*),
+            6 => $f::<6>($($a),*),
+            7 => $f::<7>($($a),*),
+            8 => $f::<8>($($a),*),
+            _ => $other,
+        }
+    };
+}
+
 /// Marker for "no parent" in the supernodal elimination tree.
 const NONE: usize = usize::MAX;
 
@@ -715,20 +733,14 @@ impl MultifrontalLu {
             // then one scattered update per row.
             let acc = &mut tmp[..rows.len()];
             let xs = &x[b..e];
-            match k {
-                1 => l21_product::<1>(lp, f, xs, acc),
-                2 => l21_product::<2>(lp, f, xs, acc),
-                3 => l21_product::<3>(lp, f, xs, acc),
-                4 => l21_product::<4>(lp, f, xs, acc),
-                _ => {
-                    acc.fill(0.0);
-                    for (j, &xj) in xs.iter().enumerate() {
-                        for (a, &l) in acc.iter_mut().zip(&lp[j * f + k..(j + 1) * f]) {
-                            *a += l * xj;
-                        }
+            by_width!(k, l21_product(lp, f, xs, acc), {
+                acc.fill(0.0);
+                for (j, &xj) in xs.iter().enumerate() {
+                    for (a, &l) in acc.iter_mut().zip(&lp[j * f + k..(j + 1) * f]) {
+                        *a += l * xj;
                     }
                 }
-            }
+            });
             for (&row, &a) in rows.iter().zip(acc.iter()) {
                 *get_mut(x, row) -= a;
             }
@@ -745,24 +757,14 @@ impl MultifrontalLu {
             let lp = &self.factors[sym.l_range(s)];
             let up = &self.factors[sym.u_range(s)];
             // x_s ← x_s − U12 x_R.
-            match k {
-                1 => u12_update::<1>(up, rows, x, b),
-                2 => u12_update::<2>(up, rows, x, b),
-                3 => u12_update::<3>(up, rows, x, b),
-                4 => u12_update::<4>(up, rows, x, b),
-                5 => u12_update::<5>(up, rows, x, b),
-                6 => u12_update::<6>(up, rows, x, b),
-                7 => u12_update::<7>(up, rows, x, b),
-                8 => u12_update::<8>(up, rows, x, b),
-                _ => {
-                    for (ucol, &row) in up.chunks_exact(k).zip(rows) {
-                        let xr = get(x, row);
-                        for (xi, &u) in x[b..e].iter_mut().zip(ucol) {
-                            *xi -= u * xr;
-                        }
+            by_width!(k, u12_update(up, rows, x, b), {
+                for (ucol, &row) in up.chunks_exact(k).zip(rows) {
+                    let xr = get(x, row);
+                    for (xi, &u) in x[b..e].iter_mut().zip(ucol) {
+                        *xi -= u * xr;
                     }
                 }
-            }
+            });
             // x_s ← U11⁻¹ x_s.
             let xs = &mut x[b..e];
             for j in (0..k).rev() {
@@ -1059,6 +1061,8 @@ fn amalgamate(
 /// refactorisations per run, runs interleaved): 8 was the fastest, by a median 2% over 4 (more
 /// kernel calls on small blocks) and 9% over 16 (unblocked rank-1 updates on larger ones).
 const SMALL_BLOCK: usize = 8;
+// `small_front_lu` sums in registers for widths up to 8 (`by_width!`).
+const _: () = assert!(SMALL_BLOCK <= 8);
 
 /// Solves with at least this many right-hand sides use faer's kernels per supernode; fewer go
 /// column by column through plain loops.
@@ -1201,19 +1205,16 @@ fn small_front_lu(
             }
         }
     }
-    match k {
-        1 => schur_update::<1>(lp, u12, f22, f),
-        2 => schur_update::<2>(lp, u12, f22, f),
-        3 => schur_update::<3>(lp, u12, f22, f),
-        4 => schur_update::<4>(lp, u12, f22, f),
-        5 => schur_update::<5>(lp, u12, f22, f),
-        6 => schur_update::<6>(lp, u12, f22, f),
-        7 => schur_update::<7>(lp, u12, f22, f),
-        _ => {
-            debug_assert_eq!(k, SMALL_BLOCK);
-            schur_update::<SMALL_BLOCK>(lp, u12, f22, f)
+    by_width!(k, schur_update(lp, u12, f22, f), {
+        // Wider fronts go to `blocked_front_lu`; the general loop keeps this function total.
+        for (ucol, fcol) in u12.chunks_exact(k).zip(f22.chunks_exact_mut(r)) {
+            for (j, &u) in ucol.iter().enumerate() {
+                for (x, &l) in fcol.iter_mut().zip(&lp[j * f + k..(j + 1) * f]) {
+                    *x -= l * u;
+                }
+            }
         }
-    }
+    });
     Ok(())
 }
 
