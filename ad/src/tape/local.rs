@@ -33,6 +33,7 @@ pub(crate) fn local<S: Scalar>(op: Op, x: S, y: S, c: f64) -> (S, S, S) {
             (v, -v / x, z)
         }
         Op::Neg => (-x, -one, z),
+        Op::Square => (x * x, x * 2.0, z),
         Op::Exp => {
             let v = x.exp();
             (v, v, z)

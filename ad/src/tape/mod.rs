@@ -9,7 +9,8 @@
 //! It is `Copy + 'static`, so it runs inside nalgebra's generic code like any float.
 //!
 //! Operations whose operands are all constants are folded (no tape entry); a constant operand of
-//! `+ − × ÷` is stored inline in the instruction's constant pool.
+//! `+ − × ÷` is stored inline in the instruction (a unary entry such as `x + c`); `x * x` and
+//! `x.powi(2)` record one unary `Square` entry.
 //!
 //! # Memory
 //!
@@ -18,16 +19,21 @@
 //! unary entry keeps its constant in the unused partial slot, so there is no constant pool;
 //! values live in the variables, and replay recomputes them into an 8-byte-per-entry buffer).
 //! Storing the partials at recording time makes the reverse sweep a stream without opcode
-//! dispatch; the reverse sweep adds an 8-byte adjoint per entry. A rule node stores its input
+//! dispatch; the reverse sweep adds an 8-byte adjoint per entry. Each input and rule node adds a
+//! 4-byte break index for the reverse sweep. A rule node stores its input
 //! indices (4 bytes each), its input and output values, and a boxed copy of the rule and its
 //! state. At most 2²⁸ − 1 entries (a 6.4 GB tape) are recorded.
 //!
 //! # Sweeps
 //!
-//! The recorded program is a plain instruction list. One generic forward sweep re-evaluates it
-//! (replay at new inputs with `f64`, or a tangent sweep with [`Dual`]), one generic reverse sweep
-//! accumulates adjoints; running the reverse sweep on `Dual` values gives forward-over-reverse
-//! Hessian-vector products and Hessian columns in chunks.
+//! The recorded program is a plain instruction list. Replay re-evaluates it at new inputs with
+//! one dispatch per entry, refreshing the partials that depend on values (specialised arms for
+//! the common opcodes). The `f64` reverse sweep needs no dispatch at all: every entry but the
+//! inputs and rule nodes is the same step `adj[a] += adj[i]·pa; adj[b] += adj[i]·pb;
+//! adj[i] = 0` (a unary or nullary entry names itself as its missing operands, so the step is
+//! harmless there), run as one stream between those breaks. A generic tangent sweep (with
+//! [`Dual`]) and a generic reverse sweep on `Dual` values give Jacobian-vector products and
+//! forward-over-reverse Hessian-vector products and Hessian columns in chunks.
 //!
 //! # Isolation
 //!
@@ -138,6 +144,9 @@ pub(crate) enum Op {
     /// `consts[b] / a`.
     CDiv,
     Neg,
+    /// `a · a` (recorded for `x * x` and `x.powi(2)`): one operand, so its reverse step updates
+    /// one adjoint once instead of the same adjoint twice.
+    Square,
     Exp,
     Exp2,
     ExpM1,
@@ -209,6 +218,9 @@ pub(crate) struct Entry {
     code: u64,
 }
 
+/// Operand placeholder meaning "this entry's own index" (see [`TapeData::push`]).
+pub(crate) const OWN: u32 = u32::MAX;
+
 const _: () = assert!(core::mem::size_of::<Entry>() == 24);
 
 /// Bits of an operand index in [`Entry`].
@@ -235,13 +247,15 @@ impl Entry {
         unsafe { core::mem::transmute::<u8, Op>((self.code >> 56) as u8) }
     }
 
-    /// First operand (entry index), or the node index of a rule entry.
+    /// First operand (entry index); the entry's own index for `Input`, `Const` and `RuleOut`;
+    /// the node index of a `Rule` entry.
     #[inline(always)]
     pub(crate) fn a(&self) -> usize {
         (self.code & INDEX_MASK) as usize
     }
 
-    /// Second operand (entry index) of a binary entry.
+    /// Second operand (entry index) of a binary entry; the entry's own index for a unary or
+    /// nullary entry.
     #[inline(always)]
     pub(crate) fn b(&self) -> usize {
         ((self.code >> INDEX_BITS) & INDEX_MASK) as usize
@@ -325,6 +339,9 @@ pub(crate) struct TapeData {
     pub(crate) inputs: Vec<u32>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) node_inputs: Vec<u32>,
+    /// Entries the reverse sweep's multiply-add stream does not cover, in increasing order:
+    /// the inputs (whose adjoints are the result) and the `Rule` entries (a vjp call).
+    pub(crate) breaks: Vec<u32>,
     pub(crate) generation: u32,
     /// First failure during recording; reported by every later sweep.
     pub(crate) error: Option<TapeError>,
@@ -357,6 +374,7 @@ impl TapeData {
             inputs: Vec::new(),
             nodes: Vec::new(),
             node_inputs: Vec::new(),
+            breaks: Vec::new(),
             generation: 0,
             error: None,
         }
@@ -369,6 +387,7 @@ impl TapeData {
         self.inputs.clear();
         self.nodes.clear();
         self.node_inputs.clear();
+        self.breaks.clear();
         self.error = None;
         self.generation = next_generation();
     }
@@ -393,13 +412,18 @@ impl TapeData {
     }
 
     /// Appends an entry with value `v` and local partials `pa`, `pb` (for a unary entry, `pb` is
-    /// its constant); returns its variable.
+    /// its constant); returns its variable. An operand given as [`OWN`] becomes the new entry's
+    /// own index: unary entries have `b = OWN`, `Input`, `Const` and `RuleOut` entries
+    /// `a = b = OWN`, so that the reverse sweep runs every other entry through one branch-free
+    /// multiply-add step (see `sweep::reverse_stream`).
     #[inline(always)]
     pub(crate) fn push(&mut self, op: Op, a: u32, b: u32, v: f64, pa: f64, pb: f64) -> Var {
         let idx = self.entries.len();
         if idx == self.entries.capacity() && !self.grow() {
             return Var::orphan(v);
         }
+        let own = |o: u32| if o == OWN { idx as u32 } else { o };
+        let (a, b) = (own(a), own(b));
         // SAFETY: `idx < capacity` (checked above, `grow` reserves when needed): the slot just
         // past the end is written before the length is raised over it.
         unsafe {
@@ -431,7 +455,7 @@ impl TapeData {
     #[inline(always)]
     pub(crate) fn operand(&mut self, x: Var) -> Option<u32> {
         if x.is_const() {
-            return Some(self.push(Op::Const, 0, 0, x.value, 0.0, x.value).index);
+            return Some(self.push(Op::Const, OWN, OWN, x.value, 0.0, x.value).index);
         }
         if x.generation != self.generation {
             self.fail(TapeError::ForeignVariable {
@@ -529,10 +553,11 @@ impl Recording<'_> {
         // SAFETY: `data` points into the tape this guard borrows uniquely; no other reference to
         // it is alive during this call (see `with_active`).
         let t = unsafe { &mut *self.data };
-        let var = t.push(Op::Input, 0, 0, v, 0.0, 0.0);
+        let var = t.push(Op::Input, OWN, OWN, v, 0.0, 0.0);
         if var.tape_index().is_some() {
             t.inputs.push(var.index);
             t.input_values.push(v);
+            t.breaks.push(var.index);
         }
         var
     }
@@ -653,6 +678,7 @@ impl Tape {
             + d.input_values.len() * 8
             + d.inputs.len() * 4
             + d.node_inputs.len() * 4
+            + d.breaks.len() * 4
             + d.nodes.len() * core::mem::size_of::<Node>()
     }
 
@@ -882,9 +908,12 @@ pub(crate) fn record_rule<R: Rule>(rule: &R, x: &[Var], y: &mut [Var]) -> Result
             let node = t.nodes.len() as u32;
             let first_out = t.entries.len() as u32;
             for (o, &v) in y.iter_mut().zip(&yv) {
-                *o = t.push(Op::RuleOut, node, 0, v, 0.0, 0.0);
+                *o = t.push(Op::RuleOut, OWN, OWN, v, 0.0, 0.0);
             }
-            t.push(Op::Rule, node, 0, f64::NAN, 0.0, 0.0);
+            let entry = t.push(Op::Rule, node, 0, f64::NAN, 0.0, 0.0);
+            if let Some(e) = entry.tape_index() {
+                t.breaks.push(e as u32);
+            }
             t.nodes.push(Node {
                 rule: Box::new(RuleNode {
                     rule: rule.clone(),

@@ -5,7 +5,7 @@ use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, Sub, S
 
 use super::local::local;
 use super::var::Var;
-use super::{Op, active, record_rule};
+use super::{OWN, Op, active, record_rule};
 use crate::rule::{Rule, RuleError};
 use crate::scalar::Scalar;
 
@@ -24,7 +24,7 @@ fn unary(x: Var, op: Op, c: f64) -> Var {
     if x.generation != t.generation {
         return t.foreign(x, v);
     }
-    t.push(op, x.index, 0, v, pa, c)
+    t.push(op, x.index, OWN, v, pa, c)
 }
 
 /// Records a binary entry `op(a, b)`; a constant operand is materialised as a `Const` entry.
@@ -89,6 +89,10 @@ impl Mul for Var {
     #[inline(always)]
     fn mul(self, o: Var) -> Var {
         match (self.is_const(), o.is_const()) {
+            // `x * x`: one operand (the same variable twice, bit for bit the same value).
+            (false, false) if self.index == o.index && self.generation == o.generation => {
+                unary(self, Op::Square, 0.0)
+            }
             (false, false) => binary(self, o, Op::Mul),
             (false, true) => unary(self, Op::MulC, o.value),
             (true, _) => unary(o, Op::MulC, self.value),
@@ -236,6 +240,8 @@ impl Scalar for Var {
         match n {
             0 => Var::constant(1.0),
             1 => self,
+            // `powi(2)` is `x * x` in IEEE arithmetic (binary powering's one product).
+            2 => unary(self, Op::Square, 0.0),
             _ => unary(self, Op::PowI, f64::from(n)),
         }
     }

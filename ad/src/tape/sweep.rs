@@ -5,7 +5,7 @@
 //! values, is forward-over-reverse: its adjoints' partials are Hessian-vector products.
 
 use super::local::local;
-use super::{Node, Op, TapeData, TapeError};
+use super::{Entry, Node, Op, TapeData, TapeError};
 use crate::dual::Dual;
 use crate::rule::RuleError;
 use crate::scalar::Scalar;
@@ -67,7 +67,9 @@ pub(crate) struct Scratch {
 /// A slice indexed without bounds checks inside the sweeps.
 ///
 /// Invariant (established when the tape is recorded, checked by `debug_assert`): every operand
-/// index of entry `i` is `< i`, and the value and adjoint buffers have one element per entry. The sweeps only index with those numbers.
+/// index of entry `i` is `≤ i` (`< i` for a real operand, `= i` for the own-index placeholder
+/// of unary and nullary entries), and the value and adjoint buffers have one element per entry
+/// (asserted before each loop). The sweeps only index with those numbers.
 struct Unchecked<'a, T>(&'a [T]);
 struct UncheckedMut<'a, T>(&'a mut [T]);
 
@@ -109,6 +111,11 @@ fn rule_err(entry: usize) -> impl FnOnce(RuleError) -> TapeError {
 
 /// Re-evaluates the tape at `d.input_values` into `d.vals`, and refreshes the local partials for
 /// the next reverse sweep (and the rule nodes' states and values).
+///
+/// One dispatch per entry. The commonest opcodes have their own arms, which compute exactly
+/// what [`local`] computes (so replayed values are bit-identical to a fresh recording) but write
+/// only the partials that depend on the values: those of `+`, `−`, `± c`, `· c`, `/ c` and
+/// negation are constants, stored when the entry was recorded. The others go through [`local`].
 pub(crate) fn replay_f64(d: &mut TapeData) -> Result<(), TapeError> {
     let TapeData {
         entries,
@@ -128,41 +135,72 @@ pub(crate) fn replay_f64(d: &mut TapeData) -> Result<(), TapeError> {
     for (&i, &x) in inputs.iter().zip(input_values.iter()) {
         vals[i as usize] = x;
     }
-    let (entries, vals) = (&mut entries[..], &mut vals[..]);
+    let mut es = UncheckedMut(&mut entries[..]);
+    let mut v = UncheckedMut(&mut vals[..]);
     for i in 0..n {
-        let e = entries[i];
-        let op = e.op();
-        if op < Op::FIRST_UNARY {
-            match op {
-                Op::Const => vals[i] = e.pb,
-                Op::Rule => {
-                    let node = &mut nodes[e.a()];
-                    let (o, m) = (node.first_out as usize, node.n_outputs as usize);
-                    let Node { rule, x, y, .. } = node;
-                    x.clear();
-                    x.extend(
-                        ni[node.inputs_start as usize..][..node.n_inputs as usize]
-                            .iter()
-                            .map(|&j| vals[j as usize]),
-                    );
-                    rule.replay(x, y).map_err(rule_err(i))?;
-                    vals[o..o + m].copy_from_slice(y);
-                }
-                // Inputs were set above; rule outputs are written by their `Rule` entry.
-                _ => {}
+        let e = &mut es[i];
+        // Every entry's `a` is below `n` (its own index for nullary entries, the node index
+        // `< n` for a `Rule` entry), so it is read before the dispatch; a unary entry keeps its
+        // constant in `pb`.
+        let (x, c) = (v[e.a()], e.pb);
+        let value = match e.op() {
+            // Inputs were set above; rule outputs are written by their `Rule` entry.
+            Op::Input | Op::RuleOut => continue,
+            Op::Const => c,
+            Op::Rule => {
+                replay_rule(&mut nodes[e.a()], ni, &mut v.0[..], i)?;
+                continue;
             }
-            continue;
-        }
-        // One dispatch per entry (inside `local`): both operands are read unconditionally — a
-        // unary entry's `b` is 0, a valid index — and a unary entry keeps its constant in `pb`.
-        let mut v = UncheckedMut(&mut *vals);
-        let (value, pa, pb) = local::<f64>(op, v[e.a()], v[e.b()], e.pb);
+            Op::Add => x + v[e.b()],
+            Op::Sub => x - v[e.b()],
+            Op::Mul => {
+                let y = v[e.b()];
+                (e.pa, e.pb) = (y, x);
+                x * y
+            }
+            Op::Square => {
+                e.pa = x * 2.0;
+                x * x
+            }
+            Op::AddC => x + c,
+            Op::CSub => c - x,
+            Op::MulC => x * c,
+            Op::DivC => x / c,
+            Op::Neg => -x,
+            op if op < Op::FIRST_BINARY => {
+                let (value, pa, _) = local::<f64>(op, x, 0.0, c);
+                e.pa = pa;
+                value
+            }
+            op => {
+                let (value, pa, pb) = local::<f64>(op, x, v[e.b()], 0.0);
+                (e.pa, e.pb) = (pa, pb);
+                value
+            }
+        };
         v[i] = value;
-        let slot = &mut entries[i];
-        slot.pa = pa;
-        slot.pb = if op >= Op::FIRST_BINARY { pb } else { e.pb };
     }
     *replayed = true;
+    Ok(())
+}
+
+/// Replays rule node `node` (its `Rule` entry is `entry`): gathers its inputs from `vals`, re-runs
+/// the primal and writes its outputs back.
+#[cold]
+#[inline(never)]
+fn replay_rule(
+    node: &mut Node,
+    node_inputs: &[u32],
+    vals: &mut [f64],
+    entry: usize,
+) -> Result<(), TapeError> {
+    let (o, m) = (node.first_out as usize, node.n_outputs as usize);
+    let inputs = &node_inputs[node.inputs_start as usize..][..node.n_inputs as usize];
+    let Node { rule, x, y, .. } = node;
+    x.clear();
+    x.extend(inputs.iter().map(|&j| vals[j as usize]));
+    rule.replay(x, y).map_err(rule_err(entry))?;
+    vals[o..o + m].copy_from_slice(y);
     Ok(())
 }
 
@@ -241,38 +279,57 @@ pub(crate) fn forward<T: TapeScalar>(
 }
 
 /// Reverse sweep on `f64`: accumulates `adj` (seeded at the outputs) back to every entry using
-/// the local partials stored at recording (or refreshed by replay) — a stream without opcode
-/// dispatch. Zero adjoints are skipped, so an infinite partial never meets a zero. On return
-/// every slot but the inputs' is zero again.
+/// the local partials stored at recording (or refreshed by replay). On return every slot but
+/// the inputs' is zero again.
+///
+/// The entries between two *breaks* (inputs, rule nodes; see `TapeData::breaks`) run through
+/// [`reverse_stream`], a multiply-add stream without opcode dispatch; a rule node's vjp runs at
+/// its break.
 pub(crate) fn reverse_f64(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Result<(), TapeError> {
     let n = d.entries.len();
     assert!(adj.len() == n, "adjoint buffer has one slot per entry");
-    let es = Unchecked(&d.entries[..]);
-    for i in (0..n).rev() {
+    let mut hi = n;
+    for &b in d.breaks.iter().rev() {
+        let b = b as usize;
+        reverse_stream(&d.entries[..hi], adj, b + 1);
+        if d.entries[b].op() == Op::Rule {
+            reverse_rule(d, b, Values::<f64>::Node, adj, s)?;
+        }
+        // An input's adjoint is the result, read (and cleared) by the caller.
+        hi = b;
+    }
+    reverse_stream(&d.entries[..hi], adj, 0);
+    Ok(())
+}
+
+/// The reverse step of entries `lo..es.len()`, last first: `adj[a] += adj[i]·pa`,
+/// `adj[b] += adj[i]·pb`, then `adj[i] = 0`.
+///
+/// No entry here is an input or a rule node, so the step is the same for all: a unary entry's
+/// `b` is its own index (its constant in `pb` lands in its own slot, cleared right after),
+/// a `Const` or `RuleOut` entry's `a` and `b` are its own index. Each adjoint is final when its
+/// entry is reached; clearing it leaves the buffer all zero for the next sweep, without a
+/// clearing pass. A zero adjoint is skipped, so an infinite partial (`sqrt` at 0) never meets
+/// a zero.
+#[inline(always)]
+fn reverse_stream(es: &[Entry], adj: &mut [f64], lo: usize) {
+    assert!(
+        es.len() <= adj.len(),
+        "adjoint buffer has one slot per entry"
+    );
+    let es = Unchecked(es);
+    let mut adj = UncheckedMut(adj);
+    for i in (lo..es.0.len()).rev() {
         let e = &es[i];
-        let op = e.op();
-        if op < Op::FIRST_UNARY {
-            match op {
-                Op::Rule => reverse_rule(d, i, Values::<f64>::Node, adj, s)?,
-                // Inputs are read (and cleared) by the caller.
-                Op::Input => {}
-                _ => adj[i] = 0.0,
-            }
-            continue;
-        }
-        let mut adj = UncheckedMut(&mut *adj);
-        // Each adjoint is final when its entry is reached: read it and leave the slot zero, so
-        // the buffer is all zero after the sweep and the next one needs no clearing pass.
-        let g = core::mem::take(&mut adj[i]);
-        if g == 0.0 {
-            continue;
-        }
-        adj[e.a()] += g * e.pa;
-        if op >= Op::FIRST_BINARY {
+        debug_assert!(e.a() < i || (e.a() == i && e.op() < Op::FIRST_UNARY));
+        debug_assert!(e.b() <= i);
+        let g = adj[i];
+        if g != 0.0 {
+            adj[e.a()] += g * e.pa;
             adj[e.b()] += g * e.pb;
+            adj[i] = 0.0;
         }
     }
-    Ok(())
 }
 
 /// Reverse sweep on dual numbers (forward over reverse): the partials are recomputed from the
