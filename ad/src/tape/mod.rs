@@ -218,9 +218,6 @@ pub(crate) struct Entry {
     code: u64,
 }
 
-/// Operand placeholder meaning "this entry's own index" (see [`TapeData::push`]).
-pub(crate) const OWN: u32 = u32::MAX;
-
 const _: () = assert!(core::mem::size_of::<Entry>() == 24);
 
 /// Bits of an operand index in [`Entry`].
@@ -411,19 +408,44 @@ impl TapeData {
         }
     }
 
-    /// Appends an entry with value `v` and local partials `pa`, `pb` (for a unary entry, `pb` is
-    /// its constant); returns its variable. An operand given as [`OWN`] becomes the new entry's
-    /// own index: unary entries have `b = OWN`, `Input`, `Const` and `RuleOut` entries
-    /// `a = b = OWN`, so that the reverse sweep runs every other entry through one branch-free
-    /// multiply-add step (see `sweep::reverse_stream`).
+    /// Appends a binary entry `op(a, b)` (or a `Rule` entry, `a` its node) with value `v` and
+    /// local partials `pa`, `pb`; returns its variable.
     #[inline(always)]
     pub(crate) fn push(&mut self, op: Op, a: u32, b: u32, v: f64, pa: f64, pb: f64) -> Var {
+        self.push_with(op, v, pa, pb, |_| (a, b))
+    }
+
+    /// Appends a unary entry `op(a)` with value `v`, partial `pa` and constant `c` (kept in the
+    /// `pb` slot). Its `b` is its own index, so that the reverse sweep's one multiply-add step
+    /// (see `sweep::reverse_stream`) is harmless there: the product lands in the entry's own
+    /// adjoint slot, which the step clears right after.
+    #[inline(always)]
+    pub(crate) fn push_unary(&mut self, op: Op, a: u32, v: f64, pa: f64, c: f64) -> Var {
+        self.push_with(op, v, pa, c, |own| (a, own))
+    }
+
+    /// Appends an `Input`, `Const` or `RuleOut` entry with value `v` (`pb` is the constant's
+    /// value); both operands are its own index (see [`TapeData::push_unary`]).
+    #[inline(always)]
+    pub(crate) fn push_nullary(&mut self, op: Op, v: f64, pb: f64) -> Var {
+        self.push_with(op, v, 0.0, pb, |own| (own, own))
+    }
+
+    /// Appends an entry whose operands `operands(own index)` gives.
+    #[inline(always)]
+    fn push_with(
+        &mut self,
+        op: Op,
+        v: f64,
+        pa: f64,
+        pb: f64,
+        operands: impl FnOnce(u32) -> (u32, u32),
+    ) -> Var {
         let idx = self.entries.len();
         if idx == self.entries.capacity() && !self.grow() {
             return Var::orphan(v);
         }
-        let own = |o: u32| if o == OWN { idx as u32 } else { o };
-        let (a, b) = (own(a), own(b));
+        let (a, b) = operands(idx as u32);
         // SAFETY: `idx < capacity` (checked above, `grow` reserves when needed): the slot just
         // past the end is written before the length is raised over it.
         unsafe {
@@ -455,7 +477,7 @@ impl TapeData {
     #[inline(always)]
     pub(crate) fn operand(&mut self, x: Var) -> Option<u32> {
         if x.is_const() {
-            return Some(self.push(Op::Const, OWN, OWN, x.value, 0.0, x.value).index);
+            return Some(self.push_nullary(Op::Const, x.value, x.value).index);
         }
         if x.generation != self.generation {
             self.fail(TapeError::ForeignVariable {
@@ -553,7 +575,7 @@ impl Recording<'_> {
         // SAFETY: `data` points into the tape this guard borrows uniquely; no other reference to
         // it is alive during this call (see `with_active`).
         let t = unsafe { &mut *self.data };
-        let var = t.push(Op::Input, OWN, OWN, v, 0.0, 0.0);
+        let var = t.push_nullary(Op::Input, v, 0.0);
         if var.tape_index().is_some() {
             t.inputs.push(var.index);
             t.input_values.push(v);
@@ -908,7 +930,7 @@ pub(crate) fn record_rule<R: Rule>(rule: &R, x: &[Var], y: &mut [Var]) -> Result
             let node = t.nodes.len() as u32;
             let first_out = t.entries.len() as u32;
             for (o, &v) in y.iter_mut().zip(&yv) {
-                *o = t.push(Op::RuleOut, OWN, OWN, v, 0.0, 0.0);
+                *o = t.push_nullary(Op::RuleOut, v, 0.0);
             }
             let entry = t.push(Op::Rule, node, 0, f64::NAN, 0.0, 0.0);
             if let Some(e) = entry.tape_index() {

@@ -5,7 +5,7 @@ use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, Sub, S
 
 use super::local::local;
 use super::var::Var;
-use super::{OWN, Op, active, record_rule};
+use super::{Op, active, record_rule};
 use crate::rule::{Rule, RuleError};
 use crate::scalar::Scalar;
 
@@ -24,7 +24,7 @@ fn unary(x: Var, op: Op, c: f64) -> Var {
     if x.generation != t.generation {
         return t.foreign(x, v);
     }
-    t.push(op, x.index, OWN, v, pa, c)
+    t.push_unary(op, x.index, v, pa, c)
 }
 
 /// Records a binary entry `op(a, b)`; a constant operand is materialised as a `Const` entry.
