@@ -5,16 +5,24 @@ use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, Sub, S
 
 use super::local::local;
 use super::var::Var;
-use super::{Op, active, record_rule};
+use super::{Op, TapeData, active, record_rule};
 use crate::rule::{Rule, RuleError};
 use crate::scalar::Scalar;
 
 /// Records a unary entry `op(x)` with constant `c` (the `c` of `x + c`, `x^c`, …, `n` of
 /// `powi`; kept in the entry's unused partial slot), computing its value and partial from the
 /// one table of formulas.
+///
+/// The fast path is one test: constants and orphans have generation 0, which no recording has,
+/// so `x.generation == t.generation` says at once that `x` is a variable of the active tape.
 #[inline(always)]
 fn unary(x: Var, op: Op, c: f64) -> Var {
     let (v, pa, _) = local::<f64>(op, x.value, 0.0, c);
+    if let Some(t) = active()
+        && x.generation == t.generation
+    {
+        return t.push_unary(op, x.index, v, pa, c);
+    }
     if x.is_const() {
         return Var::constant(v);
     }
@@ -25,6 +33,26 @@ fn unary(x: Var, op: Op, c: f64) -> Var {
         return t.foreign(x, v);
     }
     t.push_unary(op, x.index, v, pa, c)
+}
+
+/// The active tape if both `a` and `b` are variables of its recording (see [`unary`]).
+#[inline(always)]
+fn recording_both<'a>(a: Var, b: Var) -> Option<&'a mut TapeData> {
+    let t = active()?;
+    (a.generation == t.generation && b.generation == t.generation).then_some(t)
+}
+
+/// Records a binary entry `op(a, b)` of two variables of the active recording, or falls back
+/// to [`binary`].
+#[inline(always)]
+fn binary_fast(a: Var, b: Var, op: Op) -> Var {
+    match recording_both(a, b) {
+        Some(t) => {
+            let (v, pa, pb) = local::<f64>(op, a.value, b.value, 0.0);
+            t.push(op, a.index, b.index, v, pa, pb)
+        }
+        None => binary(a, b, op),
+    }
 }
 
 /// Records a binary entry `op(a, b)`; a constant operand is materialised as a `Const` entry.
@@ -65,6 +93,9 @@ impl Add for Var {
     type Output = Var;
     #[inline(always)]
     fn add(self, o: Var) -> Var {
+        if recording_both(self, o).is_some() {
+            return binary_fast(self, o, Op::Add);
+        }
         match (self.is_const(), o.is_const()) {
             (false, false) => binary(self, o, Op::Add),
             (false, true) => unary(self, Op::AddC, o.value),
@@ -76,6 +107,9 @@ impl Sub for Var {
     type Output = Var;
     #[inline(always)]
     fn sub(self, o: Var) -> Var {
+        if recording_both(self, o).is_some() {
+            return binary_fast(self, o, Op::Sub);
+        }
         match (self.is_const(), o.is_const()) {
             (false, false) => binary(self, o, Op::Sub),
             // a − c = a + (−c) exactly in IEEE arithmetic.
@@ -88,6 +122,15 @@ impl Mul for Var {
     type Output = Var;
     #[inline(always)]
     fn mul(self, o: Var) -> Var {
+        if let Some(t) = recording_both(self, o) {
+            // `x * x`: one operand (the same variable twice, bit for bit the same value).
+            if self.index == o.index {
+                let (v, pa, _) = local::<f64>(Op::Square, self.value, 0.0, 0.0);
+                return t.push_unary(Op::Square, self.index, v, pa, 0.0);
+            }
+            let (v, pa, pb) = local::<f64>(Op::Mul, self.value, o.value, 0.0);
+            return t.push(Op::Mul, self.index, o.index, v, pa, pb);
+        }
         match (self.is_const(), o.is_const()) {
             // `x * x`: one operand (the same variable twice, bit for bit the same value).
             (false, false) if self.index == o.index && self.generation == o.generation => {
@@ -103,6 +146,9 @@ impl Div for Var {
     type Output = Var;
     #[inline(always)]
     fn div(self, o: Var) -> Var {
+        if recording_both(self, o).is_some() {
+            return binary_fast(self, o, Op::Div);
+        }
         match (self.is_const(), o.is_const()) {
             (false, false) => binary(self, o, Op::Div),
             (false, true) => unary(self, Op::DivC, o.value),
@@ -114,7 +160,7 @@ impl Rem for Var {
     type Output = Var;
     #[inline(always)]
     fn rem(self, o: Var) -> Var {
-        binary(self, o, Op::Rem)
+        binary_fast(self, o, Op::Rem)
     }
 }
 
@@ -257,11 +303,11 @@ impl Scalar for Var {
         if y.is_const() {
             return self.powf(y.value);
         }
-        binary(self, y, Op::Pow)
+        binary_fast(self, y, Op::Pow)
     }
     #[inline(always)]
     fn atan2(self, x: Var) -> Var {
-        binary(self, x, Op::Atan2)
+        binary_fast(self, x, Op::Atan2)
     }
     #[inline(always)]
     fn signum(self) -> Var {
@@ -287,15 +333,15 @@ impl Scalar for Var {
     }
     #[inline(always)]
     fn min(self, o: Var) -> Var {
-        binary(self, o, Op::Min)
+        binary_fast(self, o, Op::Min)
     }
     #[inline(always)]
     fn max(self, o: Var) -> Var {
-        binary(self, o, Op::Max)
+        binary_fast(self, o, Op::Max)
     }
     #[inline(always)]
     fn hypot(self, o: Var) -> Var {
-        binary(self, o, Op::Hypot)
+        binary_fast(self, o, Op::Hypot)
     }
     #[inline(always)]
     fn mul_add(self, a: Var, b: Var) -> Var {
