@@ -155,6 +155,21 @@ fn inputs_between_operations_and_an_input_as_output() {
         tape.vjp(&[y, b, Var::from(3.0)], &[1.0, 0.5, 7.0], &mut g2)
             .unwrap();
         assert_eq!(g, g2);
+        // Replay (the inputs are not the first entries, so replay walks past them) at a
+        // shifted point, against forward mode there.
+        let (z0, z1) = (x0 + 0.25, x1 * 1.5);
+        tape.replay(&[z0, z1]).unwrap();
+        tape.vjp(&[y, b, Var::from(3.0)], &[1.0, 0.5, 7.0], &mut g)
+            .unwrap();
+        let fz = forward_gradient(
+            |x: &[Dual<2>]| {
+                let (a, b) = (x[0], x[1]);
+                (a.sin() * b + a * a).max(Dual::cst(-10.0)) + b.sqrt() + a.sin() * 2.0 + b * 0.5
+            },
+            &[z0, z1],
+        );
+        // 1e-14: as above.
+        assert_close(&g, &fz, 1e-14, "replayed vjp vs forward mode");
     }
 }
 

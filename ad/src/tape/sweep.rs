@@ -135,9 +135,15 @@ pub(crate) fn replay_f64(d: &mut TapeData) -> Result<(), TapeError> {
     for (&i, &x) in inputs.iter().zip(input_values.iter()) {
         vals[i as usize] = x;
     }
+    // Inputs created before any operation (the usual case: inputs are increasing entry
+    // indices, so the last is `len − 1` exactly when they are entries `0..len`) need no pass.
+    let first = match inputs.last() {
+        Some(&l) if l as usize + 1 == inputs.len() => inputs.len(),
+        _ => 0,
+    };
     let mut es = UncheckedMut(&mut entries[..]);
     let mut v = UncheckedMut(&mut vals[..]);
-    for i in 0..n {
+    for i in first..n {
         let e = &mut es[i];
         // Every entry's `a` is below `n` (its own index for nullary entries, the node index
         // `< n` for a `Rule` entry), so it is read before the dispatch; a unary entry keeps its
