@@ -3,6 +3,22 @@
 //! With `T = f64` the forward sweep is replay and the reverse sweep the gradient. With
 //! `T = Dual<K>` the forward sweep propagates `K` tangents and the reverse sweep, run on those
 //! values, is forward-over-reverse: its adjoints' partials are Hessian-vector products.
+//!
+//! # Cost (P6, extended Rosenbrock)
+//!
+//! A Rosenbrock term records 8 entries (3 `Square`, `−`, `c − x`, `· c`, two `+`). Counted with
+//! `valgrind --tool=cachegrind` at n = 10³, per entry: recording ≈ 38 instructions, replay ≈ 20
+//! (one jump-table dispatch, operands read from the value buffer), the `f64` reverse stream
+//! ≈ 20 (no dispatch; a zero-adjoint test, two multiply-adds, one clear); plain `f64`
+//! evaluation is ≈ 15.5 instructions per *term*. Before the stream and the `Square`
+//! instruction the reverse sweep took ≈ 27 per entry (a branch per entry on the opcode's
+//! arity) and replay ≈ 37.
+//!
+//! At n = 10⁵ the tape (24 bytes × 9 entries per term = 21.6 MB), the values and the adjoints
+//! (8 bytes per entry each) no longer fit in cache and the sweeps are bound by memory
+//! traffic rather than instructions: replay reads every entry and writes back the lines whose
+//! partials it refreshes, the reverse sweep reads every entry again and updates an adjoint
+//! per entry — about 100 bytes moved per entry for a replayed gradient.
 
 use super::local::local;
 use super::{Entry, Node, Op, TapeData, TapeError};
