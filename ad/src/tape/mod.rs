@@ -326,6 +326,10 @@ pub(crate) struct TapeData {
     /// The recorded program with its local partials (computed when recording, refreshed by
     /// replay). A unary entry's `pb` slot holds its constant, so there is no constant pool.
     pub(crate) entries: Vec<Entry>,
+    /// `min(entries.capacity(), MAX_ENTRIES)`: where recording stops to grow the buffer or
+    /// fail. (`Vec::reserve` may give more capacity than asked, past what the 28-bit operand
+    /// indices can name; comparing with the capacity alone would let such entries be written.)
+    limit: usize,
     /// Values of every entry after a replay (empty until the first replay).
     pub(crate) vals: Vec<f64>,
     /// `true` when `vals` holds the current values (after a replay).
@@ -365,6 +369,7 @@ impl TapeData {
     fn new() -> Self {
         Self {
             entries: Vec::new(),
+            limit: 0,
             vals: Vec::new(),
             replayed: false,
             input_values: Vec::new(),
@@ -442,12 +447,15 @@ impl TapeData {
         operands: impl FnOnce(u32) -> (u32, u32),
     ) -> Var {
         let idx = self.entries.len();
-        if idx == self.entries.capacity() && !self.grow() {
+        if idx >= self.limit && !self.grow() {
             return Var::orphan(v);
         }
+        // SAFETY: `idx < limit ≤ MAX_ENTRIES` (checked above). Telling the compiler spares
+        // masking the index when it is packed into 28 bits.
+        unsafe { core::hint::assert_unchecked(idx < MAX_ENTRIES) };
         let (a, b) = operands(idx as u32);
-        // SAFETY: `idx < capacity` (checked above, `grow` reserves when needed): the slot just
-        // past the end is written before the length is raised over it.
+        // SAFETY: `idx < limit ≤ capacity` (checked above, `grow` reserves when needed): the slot
+        // just past the end is written before the length is raised over it.
         unsafe {
             self.entries
                 .as_mut_ptr()
@@ -469,6 +477,7 @@ impl TapeData {
             return false;
         }
         self.entries.reserve(len.max(1024).min(MAX_ENTRIES - len));
+        self.limit = self.entries.capacity().min(MAX_ENTRIES);
         true
     }
 
