@@ -544,17 +544,6 @@ impl Workspace {
         self.fx.resize(npts * nc, 0.0);
         f.eval_batch(&self.x, &mut self.fx);
         self.evaluations += npts;
-        // Apply the Jacobian of the map and check for non-finite values. The Jacobian is finite
-        // and positive (`Map::x_jac` keeps t inside [−1, 1] by half an ulp), so a product is
-        // non-finite exactly when the value is (with the same infinity or NaN) or overflows.
-        if map != Map::Identity {
-            for (fi, &j) in self.fx.chunks_exact_mut(nc).zip(&self.jac) {
-                for v in fi {
-                    *v *= j;
-                }
-            }
-        }
-        self.check_finite()?;
         // The Gauss weights aligned with the Kronrod positions (0 at the Kronrod-only nodes).
         let mut wga = [0.0; MAX_GAUSS + 1];
         for (i, &w) in rule.gauss_weights().iter().enumerate() {
@@ -562,9 +551,14 @@ impl Workspace {
         }
         let wga = &wga[..n + 1];
         let wk = rule.kronrod_weights();
+        // The sums multiply by the map's Jacobian as they read the values. The Jacobian is
+        // finite and positive (`Map::x_jac` keeps t inside [−1, 1] by half an ulp), so a
+        // weighted `∫|f|` that is not finite means a non-finite or overflowing value (or, rarely,
+        // an overflowing sum of finite ones): only then are the values searched.
+        let mut all_finite = true;
         for pi in 0..self.pending.len() {
             let p = self.pending[pi];
-            self.combine_piece(&p, pi * k, wk, wga, opts);
+            all_finite &= self.combine_piece(&p, pi * k, wk, wga, opts);
             let s = p.slot;
             for c in 0..nc {
                 self.total_val[c] += self.val[s * nc + c];
@@ -573,6 +567,9 @@ impl Workspace {
                 self.total_err[g] += self.err[s * self.ngroups + g];
                 self.total_floor[g] += self.floor[s * self.ngroups + g];
             }
+        }
+        if !all_finite {
+            self.check_finite()?;
         }
         // Keys use the tolerances updated with the new pieces.
         self.update_tolerances(opts);
@@ -584,30 +581,31 @@ impl Workspace {
         Ok(())
     }
 
-    /// [`QuadratureError::NonFiniteIntegrand`] for the first non-finite entry of `fx`, if any.
+    /// [`QuadratureError::NonFiniteIntegrand`] for the first node of the batch (and its first
+    /// component) whose Jacobian-weighted value is not finite, if any.
     fn check_finite(&self) -> Result<(), QuadratureError> {
-        // One branch-free pass on the exponent bits (all ones for ±∞ and NaN), which the
-        // compiler vectorises; the search only on failure.
-        const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
-        let any_bad = self.fx.iter().fold(0u64, |bad, v| {
-            bad | u64::from(v.to_bits() & EXPONENT == EXPONENT)
-        });
-        if any_bad == 0 {
-            return Ok(());
-        }
         let nc = self.ncomp;
-        match self.fx.iter().position(|v| !v.is_finite()) {
-            Some(i) => Err(QuadratureError::NonFiniteIntegrand {
-                x: vec![self.x[i / nc]],
-                component: i % nc,
-                value: self.fx[i],
-            }),
-            None => Ok(()),
+        let rows = self.fx.chunks_exact(nc).zip(&self.jac).enumerate();
+        for (node, (fi, &j)) in rows {
+            if let Some((component, v)) = fi
+                .iter()
+                .map(|&v| v * j)
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+            {
+                return Err(QuadratureError::NonFiniteIntegrand {
+                    x: vec![self.x[node]],
+                    component,
+                    value: v,
+                });
+            }
         }
+        Ok(())
     }
 
-    /// Kronrod value, error and rounding floor of one piece whose (Jacobian-weighted) values
-    /// start at node `first` of the batch; `wga` are the Gauss weights aligned with `wk`.
+    /// Kronrod value, error and rounding floor of one piece whose values start at node `first`
+    /// of the batch; `wga` are the Gauss weights aligned with `wk`. Returns whether every
+    /// component's `∫|f|` is finite (see [`Workspace::check_finite`]).
     fn combine_piece(
         &mut self,
         p: &Pending,
@@ -615,39 +613,58 @@ impl Workspace {
         wk: &[f64],
         wga: &[f64],
         opts: &Options,
-    ) {
+    ) -> bool {
         let k = 2 * wk.len() - 1;
         let nc = self.ncomp;
         let h = 0.5 * (p.tb - p.ta);
         let fx = &self.fx[first * nc..(first + k) * nc];
+        let jac = &self.jac[first..first + k];
         let s = p.slot;
-        let mut column = [0.0; 2 * MAX_GAUSS + 1];
-        for c in 0..nc {
-            // Component c at the piece's nodes, contiguous.
-            let col = if nc == 1 {
-                fx
-            } else {
-                for (dst, src) in column.iter_mut().zip(fx.iter().skip(c).step_by(nc)) {
-                    *dst = *src;
+        let val = &mut self.val[s * nc..(s + 1) * nc];
+        let mut finite = true;
+        // Up to four components (a value with up to three partials, or a small vector) are summed
+        // side by side, as one row per node: the sums of all components share one unrolled loop.
+        macro_rules! rows {
+            ($C:literal) => {{
+                let (rows, _) = fx.as_chunks::<$C>();
+                let sums = piece_sums::<$C>(rows, jac, wk, wga);
+                for c in 0..$C {
+                    finite &= Self::component(
+                        val,
+                        &mut self.comp_err,
+                        &mut self.comp_floor,
+                        c,
+                        [sums[0][c], sums[1][c], sums[2][c], sums[3][c]],
+                        h,
+                        opts,
+                    );
                 }
-                &column[..k]
-            };
-            let [kr, ga, abs, asc] = piece_sums(col, wk, wga);
-            let (kr, ga, resabs, resasc) = (kr * h, ga * h, abs * h, asc * h);
-            let mut e = (kr - ga).abs();
-            if opts.estimate == ErrorEstimate::Quadpack && resasc != 0.0 && e != 0.0 {
-                // (200 e / resasc)^{3/2}
-                let r = 200.0 * e / resasc;
-                e = resasc * (r * r.sqrt()).min(1.0);
+            }};
+        }
+        match nc {
+            1 => rows!(1),
+            2 => rows!(2),
+            3 => rows!(3),
+            4 => rows!(4),
+            _ => {
+                let mut column = [[0.0]; 2 * MAX_GAUSS + 1];
+                for c in 0..nc {
+                    // Component c at the piece's nodes, contiguous.
+                    for (dst, src) in column.iter_mut().zip(fx.iter().skip(c).step_by(nc)) {
+                        *dst = [*src];
+                    }
+                    let [kr, ga, abs, asc] = piece_sums::<1>(&column[..k], jac, wk, wga);
+                    finite &= Self::component(
+                        val,
+                        &mut self.comp_err,
+                        &mut self.comp_floor,
+                        c,
+                        [kr[0], ga[0], abs[0], asc[0]],
+                        h,
+                        opts,
+                    );
+                }
             }
-            let floor = if resabs > FLOOR_THRESHOLD {
-                50.0 * f64::EPSILON * resabs
-            } else {
-                0.0
-            };
-            self.comp_err[c] = e.max(floor);
-            self.comp_floor[c] = floor;
-            self.val[s * nc + c] = kr;
         }
         let ng = self.ngroups;
         let m = nc / ng;
@@ -655,57 +672,113 @@ impl Workspace {
             self.err[s * ng + g] = opts.norm.of(&self.comp_err[g * m..(g + 1) * m]);
             self.floor[s * ng + g] = opts.norm.of(&self.comp_floor[g * m..(g + 1) * m]);
         }
+        finite
+    }
+
+    /// Stores component `c` of a piece from its sums on the reference interval (Kronrod,
+    /// Gauss, `∫|f|`, `∫|f − mean|`) and the half-width `h`: the value, and the error and
+    /// rounding floor for the group norms. Returns whether `∫|f|` is finite.
+    #[inline(always)]
+    fn component(
+        val: &mut [f64],
+        comp_err: &mut [f64],
+        comp_floor: &mut [f64],
+        c: usize,
+        sums: [f64; 4],
+        h: f64,
+        opts: &Options,
+    ) -> bool {
+        let [kr, ga, abs, asc] = sums;
+        let (kr, ga, resabs, resasc) = (kr * h, ga * h, abs * h, asc * h);
+        let mut e = (kr - ga).abs();
+        if opts.estimate == ErrorEstimate::Quadpack && resasc != 0.0 && e != 0.0 {
+            // (200 e / resasc)^{3/2}
+            let r = 200.0 * e / resasc;
+            e = resasc * (r * r.sqrt()).min(1.0);
+        }
+        let floor = if resabs > FLOOR_THRESHOLD {
+            50.0 * f64::EPSILON * resabs
+        } else {
+            0.0
+        };
+        comp_err[c] = e.max(floor);
+        comp_floor[c] = floor;
+        val[c] = kr;
+        abs.is_finite()
     }
 }
 
 /// Most Gauss points of a pair (the (30, 61) pair).
 const MAX_GAUSS: usize = 30;
 
-/// One component's sums over a piece on the reference interval [−1, 1]: the Kronrod and Gauss
-/// estimates, `∫|f|` and `∫|f − mean f|` by the Kronrod rule (Σ wk = 2, so the mean is K/2).
-/// `col` holds the 2n + 1 values in node order (pairs, then the centre); `wga` are the Gauss
-/// weights aligned with the Kronrod positions. Dispatches to a copy with the number of pairs
-/// fixed, whose loops the compiler unrolls.
+/// The sums of `C` components over a piece on the reference interval [−1, 1]: the Kronrod and
+/// Gauss estimates, `∫|f|` and `∫|f − mean f|` by the Kronrod rule (Σ wk = 2, so the mean is
+/// K/2), each as `C` values. `rows` holds the 2n + 1 nodes' values in node order (pairs, then
+/// the centre), one row of `C` components per node, each multiplied by the node's `jac` as it is
+/// read; `wga` are the Gauss weights aligned with the Kronrod positions. Dispatches to a copy
+/// with the number of pairs fixed, whose loops the compiler unrolls (and, for `C` > 1,
+/// vectorises across the components).
 #[inline]
-fn piece_sums(col: &[f64], wk: &[f64], wga: &[f64]) -> [f64; 4] {
+fn piece_sums<const C: usize>(
+    rows: &[[f64; C]],
+    jac: &[f64],
+    wk: &[f64],
+    wga: &[f64],
+) -> [[f64; C]; 4] {
     match wk.len() - 1 {
-        7 => piece_sums_n::<7>(col, wk, wga),
-        10 => piece_sums_n::<10>(col, wk, wga),
-        15 => piece_sums_n::<15>(col, wk, wga),
-        20 => piece_sums_n::<20>(col, wk, wga),
-        25 => piece_sums_n::<25>(col, wk, wga),
-        _ => piece_sums_n::<30>(col, wk, wga),
+        7 => piece_sums_n::<7, C>(rows, jac, wk, wga),
+        10 => piece_sums_n::<10, C>(rows, jac, wk, wga),
+        15 => piece_sums_n::<15, C>(rows, jac, wk, wga),
+        20 => piece_sums_n::<20, C>(rows, jac, wk, wga),
+        25 => piece_sums_n::<25, C>(rows, jac, wk, wga),
+        _ => piece_sums_n::<30, C>(rows, jac, wk, wga),
     }
 }
 
 #[inline(always)]
-fn piece_sums_n<const N: usize>(col: &[f64], wk: &[f64], wga: &[f64]) -> [f64; 4] {
-    let (pairs, rest) = col.as_chunks::<2>();
-    let (Ok(pairs), Ok(w), Ok(wg)) = (
-        <&[[f64; 2]; N]>::try_from(&pairs[..N]),
+fn piece_sums_n<const N: usize, const C: usize>(
+    rows: &[[f64; C]],
+    jac: &[f64],
+    wk: &[f64],
+    wga: &[f64],
+) -> [[f64; C]; 4] {
+    let (Some(rows), Some(jac), Ok(w), Ok(wg)) = (
+        rows.get(..2 * N + 1),
+        jac.get(..2 * N + 1),
         <&[f64; N]>::try_from(&wk[..N]),
         <&[f64; N]>::try_from(&wga[..N]),
     ) else {
-        return [f64::NAN; 4];
+        return [[f64::NAN; C]; 4];
     };
-    let centre = rest.first().copied().unwrap_or(f64::NAN);
     let (wc, wgc) = (wk[N], wga[N]);
-    let mut sums = [0.0; N];
-    for (s, p) in sums.iter_mut().zip(pairs) {
-        *s = p[0] + p[1];
+    // The Jacobian-weighted values of node i.
+    let value = |i: usize| -> [f64; C] { rows[i].map(|v| v * jac[i]) };
+    let centre = value(2 * N);
+    let (mut kr, mut ga, mut abs) = ([0.0; C], [0.0; C], [0.0; C]);
+    for c in 0..C {
+        kr[c] = wc * centre[c];
+        ga[c] = wgc * centre[c];
+        abs[c] = wc * centre[c].abs();
     }
-    let mut kr = wc * centre;
-    let mut ga = wgc * centre;
-    let mut abs = wc * centre.abs();
     for i in 0..N {
-        kr += w[i] * sums[i];
-        ga += wg[i] * sums[i];
-        abs += w[i] * (pairs[i][0].abs() + pairs[i][1].abs());
+        let (a, b) = (value(2 * i), value(2 * i + 1));
+        for c in 0..C {
+            let sum = a[c] + b[c];
+            kr[c] += w[i] * sum;
+            ga[c] += wg[i] * sum;
+            abs[c] += w[i] * (a[c].abs() + b[c].abs());
+        }
     }
-    let mean = 0.5 * kr;
-    let mut asc = wc * (centre - mean).abs();
-    for i in 0..N {
-        asc += w[i] * ((pairs[i][0] - mean).abs() + (pairs[i][1] - mean).abs());
+    let mean = kr.map(|k| 0.5 * k);
+    let mut asc = [0.0; C];
+    for c in 0..C {
+        asc[c] = wc * (centre[c] - mean[c]).abs();
+    }
+    for (i, &wi) in w.iter().enumerate() {
+        let (a, b) = (value(2 * i), value(2 * i + 1));
+        for c in 0..C {
+            asc[c] += wi * ((a[c] - mean[c]).abs() + (b[c] - mean[c]).abs());
+        }
     }
     [kr, ga, abs, asc]
 }

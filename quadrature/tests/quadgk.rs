@@ -224,6 +224,92 @@ fn vector_valued_integrand_shares_nodes() {
 }
 
 #[test]
+fn component_rows_match_the_column_path() {
+    // The engine sums up to four components side by side (one row per node) and more as
+    // separate columns. Zero components add nothing to the values, errors, norms or floors, so
+    // m components padded with zeros to more than four must give bit-for-bit the same result
+    // through the column path, on a finite and an infinite interval.
+    let comp = |k: usize, x: f64| ((k + 1) as f64 * x).cos() * (-x).exp();
+    for m in 2..=4 {
+        for upper in [1.0, f64::INFINITY] {
+            let rows = vector(m, |x: f64, y: &mut [f64]| {
+                for (k, yk) in y.iter_mut().enumerate() {
+                    *yk = comp(k, x);
+                }
+            });
+            let padded = vector(m + 3, |x: f64, y: &mut [f64]| {
+                for (k, yk) in y.iter_mut().enumerate() {
+                    *yk = if k < m { comp(k, x) } else { 0.0 };
+                }
+            });
+            let a = solve(&IntegralProblem::new(&rows, 0.0, upper), &alg(1e-11)).unwrap();
+            let b = solve(&IntegralProblem::new(&padded, 0.0, upper), &alg(1e-11)).unwrap();
+            assert_eq!(a.value[..], b.value[..m], "m={m} upper={upper}");
+            assert_eq!(b.value[m..], [0.0; 3]);
+            assert_eq!((a.error, a.evaluations), (b.error, b.evaluations));
+            // ∫_0^∞ e^{−x} cos kx = 1/(1 + k²); on [0, 1] against the closed form
+            // Re ∫_0^1 e^{(ik − 1)x} = Re (e^{ik − 1} − 1)/(ik − 1).
+            for k in 0..m {
+                let kk = (k + 1) as f64;
+                let exact = if upper.is_infinite() {
+                    1.0 / (1.0 + kk * kk)
+                } else {
+                    let (re, im) = ((-1.0f64).exp() * kk.cos() - 1.0, (-1.0f64).exp() * kk.sin());
+                    (-re + kk * im) / (1.0 + kk * kk)
+                };
+                // 1e-10: rtol 1e-11 on the norm of the vector, whose entries are ≥ 0.05 of it.
+                assert!(
+                    (a.value[k] - exact).abs() < 1e-10 * exact.abs(),
+                    "m={m} k={k} upper={upper}: {} vs {exact}",
+                    a.value[k]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn non_finite_values_reported_for_every_component_width() {
+    // A NaN in the last component past x = 0.7, through the row sums (m ≤ 4) and the column
+    // sums (m > 4): the error names the point and the component.
+    for m in [1, 2, 3, 4, 6] {
+        let f = vector(m, move |x: f64, y: &mut [f64]| {
+            y.fill(x);
+            if x > 0.7 {
+                y[m - 1] = f64::NAN;
+            }
+        });
+        match solve(&IntegralProblem::new(&f, 0.0, 1.0), &alg(1e-8)).unwrap_err() {
+            QuadratureError::NonFiniteIntegrand {
+                x,
+                component,
+                value,
+            } => {
+                assert!(x[0] > 0.7 && x[0] < 1.0, "m={m}");
+                assert_eq!(component, m - 1);
+                assert!(value.is_nan());
+            }
+            e => panic!("m={m}: unexpected {e}"),
+        }
+    }
+    // A finite value whose product with the map's Jacobian overflows: ∫_0^∞ 1e300 diverges, and
+    // the pieces next to t = 1 (x → ∞) reach dx/dt = 1/(1 − t)² > 1e8.
+    let f = scalar(|_: f64| 1e300);
+    match solve(&IntegralProblem::new(&f, 0.0, f64::INFINITY), &alg(1e-8)).unwrap_err() {
+        QuadratureError::NonFiniteIntegrand {
+            x,
+            component,
+            value,
+        } => {
+            assert!(x[0] > 1e3, "x = {}", x[0]);
+            assert_eq!(component, 0);
+            assert_eq!(value, f64::INFINITY);
+        }
+        e => panic!("unexpected {e}"),
+    }
+}
+
+#[test]
 fn reversed_and_empty_intervals() {
     let f = scalar(f64::exp);
     let fwd = solve(&IntegralProblem::new(&f, 0.0, 2.0), &alg(1e-12)).unwrap();
