@@ -344,38 +344,52 @@ impl<F: VectorFunction, const K: usize> BatchIntegrand for TangentAdaptor<'_, F,
         let m = self.f.output_len();
         let np = self.p.len();
         let nc = self.output_len();
+        if nc == 0 {
+            return;
+        }
         let off = if self.with_value { m } else { 0 };
         let mut buf = self.buf.borrow_mut();
         buf.clear();
         buf.resize(1 + np + m, Dual::default());
         let (z, out) = buf.split_at_mut(1 + np);
         for chunk in 0..self.k.div_ceil(K).max(1) {
+            let first = chunk * K;
+            let lanes = K.min(self.k.saturating_sub(first));
             for (i, zi) in z[1..].iter_mut().enumerate() {
                 let mut d = [0.0; K];
-                for (l, dl) in d.iter_mut().enumerate() {
-                    let j = chunk * K + l;
-                    if j < self.k {
-                        *dl = self.dirs[j * self.stride + i];
-                    }
+                for (l, dl) in d[..lanes].iter_mut().enumerate() {
+                    *dl = self.dirs[(first + l) * self.stride + i];
                 }
                 *zi = Dual::new(self.p[i], d);
             }
-            for (node, &xi) in x.iter().enumerate() {
+            let value = self.with_value && chunk == 0;
+            // Direction j, component r of a node's row at off + j·m + r: this chunk's lanes are
+            // the contiguous range off + first·m .. off + (first + lanes)·m.
+            let lo = off + first * m;
+            let hi = lo + lanes * m;
+            for (&xi, row) in x.iter().zip(y.chunks_exact_mut(nc)) {
                 z[0] = Dual::constant(xi);
                 self.f.eval(z, out);
-                let yo = &mut y[node * nc..(node + 1) * nc];
-                if self.with_value && chunk == 0 {
-                    for (o, v) in yo[..m].iter_mut().zip(out.iter()) {
+                if value {
+                    for (o, v) in row[..m].iter_mut().zip(out.iter()) {
                         *o = v.v;
                     }
                 }
-                for l in 0..K {
-                    let j = chunk * K + l;
-                    if j >= self.k {
-                        break;
+                if m == 1 {
+                    // A fixed-length copy when the chunk is full (no call to memcpy).
+                    match <&mut [f64; K]>::try_from(&mut row[lo..hi]) {
+                        Ok(dst) => *dst = out[0].d,
+                        Err(_) => {
+                            for (o, &d) in row[lo..hi].iter_mut().zip(&out[0].d) {
+                                *o = d;
+                            }
+                        }
                     }
-                    for (r, v) in out.iter().enumerate() {
-                        yo[off + j * m + r] = v.d[l];
+                } else {
+                    for (l, dst) in row[lo..hi].chunks_exact_mut(m).enumerate() {
+                        for (o, v) in dst.iter_mut().zip(out.iter()) {
+                            *o = v.d[l];
+                        }
                     }
                 }
             }
