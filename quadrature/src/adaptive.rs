@@ -389,9 +389,9 @@ impl Workspace {
         if self.pending.is_empty() || ncomp == 0 {
             return Ok(Outcome::Converged);
         }
+        // Every evaluation ends with the tolerances updated for the new totals.
         self.evaluate_pending(f, map, opts)?;
         loop {
-            self.update_tolerances(opts);
             if self.all_within_tolerance() {
                 // Confirm with exactly recomputed sums (the running sums drift by rounding).
                 self.recompute_totals();
@@ -484,13 +484,16 @@ impl Workspace {
         self.total_val.fill(0.0);
         self.total_err.fill(0.0);
         self.total_floor.fill(0.0);
-        for s in 0..self.ta.len() {
-            for c in 0..nc {
-                self.total_val[c] += self.val[s * nc + c];
+        for v in self.val.chunks_exact(nc.max(1)) {
+            for (t, x) in self.total_val.iter_mut().zip(v) {
+                *t += x;
             }
+        }
+        let pieces = self.err.chunks_exact(ng).zip(self.floor.chunks_exact(ng));
+        for (e, fl) in pieces {
             for g in 0..ng {
-                self.total_err[g] += self.err[s * ng + g];
-                self.total_floor[g] += self.floor[s * ng + g];
+                self.total_err[g] += e[g];
+                self.total_floor[g] += fl[g];
             }
         }
     }
@@ -623,22 +626,20 @@ impl Workspace {
         let val = &mut self.val[s * nc..(s + 1) * nc];
         let mut finite = true;
         // Up to four components (a value with up to three partials, or a small vector) are summed
-        // side by side, as one row per node: the sums of all components share one unrolled loop.
+        // side by side, as one row per node: the sums and error estimates of all components
+        // share one unrolled loop.
         macro_rules! rows {
             ($C:literal) => {{
                 let (rows, _) = fx.as_chunks::<$C>();
                 let sums = piece_sums::<$C>(rows, jac, wk, wga);
-                for c in 0..$C {
-                    finite &= Self::component(
-                        val,
-                        &mut self.comp_err,
-                        &mut self.comp_floor,
-                        c,
-                        [sums[0][c], sums[1][c], sums[2][c], sums[3][c]],
-                        h,
-                        opts,
-                    );
-                }
+                finite = store_components::<$C>(
+                    val,
+                    &mut self.comp_err,
+                    &mut self.comp_floor,
+                    sums,
+                    h,
+                    opts,
+                );
             }};
         }
         match nc {
@@ -653,13 +654,12 @@ impl Workspace {
                     for (dst, src) in column.iter_mut().zip(fx.iter().skip(c).step_by(nc)) {
                         *dst = [*src];
                     }
-                    let [kr, ga, abs, asc] = piece_sums::<1>(&column[..k], jac, wk, wga);
-                    finite &= Self::component(
-                        val,
-                        &mut self.comp_err,
-                        &mut self.comp_floor,
-                        c,
-                        [kr[0], ga[0], abs[0], asc[0]],
+                    let sums = piece_sums::<1>(&column[..k], jac, wk, wga);
+                    finite &= store_components::<1>(
+                        &mut val[c..],
+                        &mut self.comp_err[c..],
+                        &mut self.comp_floor[c..],
+                        sums,
                         h,
                         opts,
                     );
@@ -674,28 +674,43 @@ impl Workspace {
         }
         finite
     }
+}
 
-    /// Stores component `c` of a piece from its sums on the reference interval (Kronrod,
-    /// Gauss, `∫|f|`, `∫|f − mean|`) and the half-width `h`: the value, and the error and
-    /// rounding floor for the group norms. Returns whether `∫|f|` is finite.
-    #[inline(always)]
-    fn component(
-        val: &mut [f64],
-        comp_err: &mut [f64],
-        comp_floor: &mut [f64],
-        c: usize,
-        sums: [f64; 4],
-        h: f64,
-        opts: &Options,
-    ) -> bool {
-        let [kr, ga, abs, asc] = sums;
-        let (kr, ga, resabs, resasc) = (kr * h, ga * h, abs * h, asc * h);
-        let mut e = (kr - ga).abs();
-        if opts.estimate == ErrorEstimate::Quadpack && resasc != 0.0 && e != 0.0 {
-            // (200 e / resasc)^{3/2}
-            let r = 200.0 * e / resasc;
-            e = resasc * (r * r.sqrt()).min(1.0);
-        }
+/// Stores `C` components of a piece (the first `C` entries of `val`, `comp_err`, `comp_floor`)
+/// from their sums on the reference interval (Kronrod, Gauss, `∫|f|`, `∫|f − mean|`) and the
+/// half-width `h`: the value, and the error and rounding floor for the group norms. Returns
+/// whether every `∫|f|` is finite. Branch-free over the components, so that their divisions
+/// and square roots share vector instructions.
+#[inline(always)]
+fn store_components<const C: usize>(
+    val: &mut [f64],
+    comp_err: &mut [f64],
+    comp_floor: &mut [f64],
+    sums: [[f64; C]; 4],
+    h: f64,
+    opts: &Options,
+) -> bool {
+    let (Some(val), Some(comp_err), Some(comp_floor)) = (
+        val.first_chunk_mut::<C>(),
+        comp_err.first_chunk_mut::<C>(),
+        comp_floor.first_chunk_mut::<C>(),
+    ) else {
+        return false;
+    };
+    let quadpack = opts.estimate == ErrorEstimate::Quadpack;
+    let [kr, ga, abs, asc] = sums;
+    let mut finite = true;
+    for c in 0..C {
+        let (kr, ga, resabs, resasc) = (kr[c] * h, ga[c] * h, abs[c] * h, asc[c] * h);
+        let diff = (kr - ga).abs();
+        // QUADPACK's resasc·min(1, (200 |K − G| / resasc)^{3/2}), where both are nonzero.
+        let r = 200.0 * diff / resasc;
+        let scaled = resasc * (r * r.sqrt()).min(1.0);
+        let e = if quadpack && resasc != 0.0 && diff != 0.0 {
+            scaled
+        } else {
+            diff
+        };
         let floor = if resabs > FLOOR_THRESHOLD {
             50.0 * f64::EPSILON * resabs
         } else {
@@ -704,8 +719,9 @@ impl Workspace {
         comp_err[c] = e.max(floor);
         comp_floor[c] = floor;
         val[c] = kr;
-        abs.is_finite()
+        finite &= abs[c].is_finite();
     }
+    finite
 }
 
 /// Most Gauss points of a pair (the (30, 61) pair).
