@@ -336,6 +336,73 @@ struct TangentAdaptor<'a, F, const K: usize> {
     buf: RefCell<&'a mut Vec<Dual<K>>>,
 }
 
+/// Inputs `z = (x, p)` and outputs of the integrand on the stack up to these lengths (so that
+/// the optimiser keeps an inlined integrand's inputs and outputs in registers); longer ones go
+/// to the adaptor's buffer.
+const STACK_INPUTS: usize = 8;
+const STACK_OUTPUTS: usize = 4;
+
+impl<F: VectorFunction, const K: usize> TangentAdaptor<'_, F, K> {
+    /// One chunk of directions (`first..first + K`) at every node of `x`, with `z[1..]` seeded:
+    /// the value (if `value`) and the chunk's lanes into each node's row of `y`.
+    #[inline(always)]
+    fn chunk(
+        &self,
+        x: &[f64],
+        y: &mut [f64],
+        z: &mut [Dual<K>],
+        out: &mut [Dual<K>],
+        first: usize,
+        value: bool,
+    ) {
+        let m = out.len();
+        let nc = self.output_len();
+        let lanes = K.min(self.k.saturating_sub(first));
+        // Direction j, component r of a node's row at off + j·m + r: this chunk's lanes are the
+        // contiguous range off + first·m .. off + (first + lanes)·m.
+        let lo = if self.with_value { m } else { 0 } + first * m;
+        let hi = lo + lanes * m;
+        for (&xi, row) in x.iter().zip(y.chunks_exact_mut(nc)) {
+            z[0] = Dual::constant(xi);
+            self.f.eval(z, out);
+            if value {
+                for (o, v) in row[..m].iter_mut().zip(out.iter()) {
+                    *o = v.v;
+                }
+            }
+            if m == 1 {
+                // A fixed-length copy when the chunk is full (no call to memcpy).
+                match <&mut [f64; K]>::try_from(&mut row[lo..hi]) {
+                    Ok(dst) => *dst = out[0].d,
+                    Err(_) => {
+                        for (o, &d) in row[lo..hi].iter_mut().zip(&out[0].d) {
+                            *o = d;
+                        }
+                    }
+                }
+            } else {
+                for (l, dst) in row[lo..hi].chunks_exact_mut(m).enumerate() {
+                    for (o, v) in dst.iter_mut().zip(out.iter()) {
+                        *o = v.d[l];
+                    }
+                }
+            }
+        }
+    }
+
+    /// Seeds `z[1..]` with the parameters and the directions `first..first + K`.
+    fn seed(&self, z: &mut [Dual<K>], first: usize) {
+        let lanes = K.min(self.k.saturating_sub(first));
+        for (i, zi) in z[1..].iter_mut().enumerate() {
+            let mut d = [0.0; K];
+            for (l, dl) in d[..lanes].iter_mut().enumerate() {
+                *dl = self.dirs[(first + l) * self.stride + i];
+            }
+            *zi = Dual::new(self.p[i], d);
+        }
+    }
+}
+
 impl<F: VectorFunction, const K: usize> BatchIntegrand for TangentAdaptor<'_, F, K> {
     fn output_len(&self) -> usize {
         self.f.output_len() * (self.k + usize::from(self.with_value))
@@ -343,56 +410,27 @@ impl<F: VectorFunction, const K: usize> BatchIntegrand for TangentAdaptor<'_, F,
     fn eval_batch(&self, x: &[f64], y: &mut [f64]) {
         let m = self.f.output_len();
         let np = self.p.len();
-        let nc = self.output_len();
-        if nc == 0 {
+        if self.output_len() == 0 {
             return;
         }
-        let off = if self.with_value { m } else { 0 };
+        let chunks = self.k.div_ceil(K).max(1);
+        if np < STACK_INPUTS && m <= STACK_OUTPUTS {
+            let mut zs = [Dual::<K>::default(); STACK_INPUTS];
+            let mut os = [Dual::<K>::default(); STACK_OUTPUTS];
+            let (z, out) = (&mut zs[..1 + np], &mut os[..m]);
+            for chunk in 0..chunks {
+                self.seed(z, chunk * K);
+                self.chunk(x, y, z, out, chunk * K, self.with_value && chunk == 0);
+            }
+            return;
+        }
         let mut buf = self.buf.borrow_mut();
         buf.clear();
         buf.resize(1 + np + m, Dual::default());
         let (z, out) = buf.split_at_mut(1 + np);
-        for chunk in 0..self.k.div_ceil(K).max(1) {
-            let first = chunk * K;
-            let lanes = K.min(self.k.saturating_sub(first));
-            for (i, zi) in z[1..].iter_mut().enumerate() {
-                let mut d = [0.0; K];
-                for (l, dl) in d[..lanes].iter_mut().enumerate() {
-                    *dl = self.dirs[(first + l) * self.stride + i];
-                }
-                *zi = Dual::new(self.p[i], d);
-            }
-            let value = self.with_value && chunk == 0;
-            // Direction j, component r of a node's row at off + j·m + r: this chunk's lanes are
-            // the contiguous range off + first·m .. off + (first + lanes)·m.
-            let lo = off + first * m;
-            let hi = lo + lanes * m;
-            for (&xi, row) in x.iter().zip(y.chunks_exact_mut(nc)) {
-                z[0] = Dual::constant(xi);
-                self.f.eval(z, out);
-                if value {
-                    for (o, v) in row[..m].iter_mut().zip(out.iter()) {
-                        *o = v.v;
-                    }
-                }
-                if m == 1 {
-                    // A fixed-length copy when the chunk is full (no call to memcpy).
-                    match <&mut [f64; K]>::try_from(&mut row[lo..hi]) {
-                        Ok(dst) => *dst = out[0].d,
-                        Err(_) => {
-                            for (o, &d) in row[lo..hi].iter_mut().zip(&out[0].d) {
-                                *o = d;
-                            }
-                        }
-                    }
-                } else {
-                    for (l, dst) in row[lo..hi].chunks_exact_mut(m).enumerate() {
-                        for (o, v) in dst.iter_mut().zip(out.iter()) {
-                            *o = v.d[l];
-                        }
-                    }
-                }
-            }
+        for chunk in 0..chunks {
+            self.seed(z, chunk * K);
+            self.chunk(x, y, z, out, chunk * K, self.with_value && chunk == 0);
         }
     }
 }

@@ -711,10 +711,11 @@ const ROUTES_AGREE: f64 = 1e-9;
 
 #[test]
 fn value_and_vjp_one_pass_and_two_pass_against_forward() {
-    // 3 and 4 parameters (one pass: value and Jacobian on Dual<4>, with a lane unused for 3)
-    // and 11 (two passes: value on f64, then the adjoint integral in Dual<8> chunks from the
-    // value's partition).
-    for n in [3, 4, 11] {
+    // 3 and 4 parameters (one pass: value and Jacobian on Dual<4>, with a lane unused for 3),
+    // 8 (one pass on Dual<8>, the integrand's inputs in the adaptor's buffer rather than on the
+    // stack) and 11 (two passes: value on f64, then the adjoint integral in Dual<8> chunks from
+    // the value's partition).
+    for n in [3, 4, 8, 11] {
         let alg = GaussKronrod {
             rtol: 1e-10,
             ..Default::default()
