@@ -815,15 +815,30 @@ impl MultifrontalLu {
             let rows = &sym.rows[sym.rows_ptr[s]..sym.rows_ptr[s + 1]];
             let f = k + rows.len();
             let lp = &self.factors[sym.l_range(s)];
+            // x_s ← x_s − L21ᵀ x_R: x_R gathered once, then a contiguous dot product per column.
+            if !rows.is_empty() {
+                let g = &mut tmp[..rows.len()];
+                for (gi, &row) in g.iter_mut().zip(rows) {
+                    *gi = get(x, row);
+                }
+                for j in 0..k {
+                    let d: f64 = lp[j * f + k..(j + 1) * f]
+                        .iter()
+                        .zip(g.iter())
+                        .map(|(l, v)| l * v)
+                        .sum();
+                    x[b + j] -= d;
+                }
+            }
+            // x_s ← L11⁻ᵀ x_s (unit diagonal).
             for j in (0..k).rev() {
-                let col = &lp[j * f..(j + 1) * f];
-                let mut v = x[b + j];
-                for (&row, &l) in rows.iter().zip(&col[k..]) {
-                    v -= l * get(x, row);
-                }
-                for i in j + 1..k {
-                    v -= col[i] * x[b + i];
-                }
+                let col = &lp[j * f..j * f + k];
+                let v = x[b + j]
+                    - col[j + 1..]
+                        .iter()
+                        .zip(&x[b + j + 1..e])
+                        .map(|(l, v)| l * v)
+                        .sum::<f64>();
                 x[b + j] = v;
             }
             let piv = &self.piv[b..e];
