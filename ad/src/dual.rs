@@ -389,8 +389,7 @@ impl<const N: usize, T: Scalar> Scalar for Dual<N, T> {
         // with no tangent contributes nothing (not `0 · ∞ = NaN`, e.g. `x^y ln x` for x < 0 or
         // `y x^(y−1)` at x = 0).
         let v = self.v.pow(y.v);
-        let x_moves = !self.d.iter().all(|t| t.is_all_zero());
-        let y_moves = !y.d.iter().all(|t| t.is_all_zero());
+        let (x_moves, y_moves) = (!self.is_constant(), !y.is_constant());
         let dx = || y.v * self.v.pow(y.v - 1.0);
         let dy = || {
             if self.v.value() == 0.0 {

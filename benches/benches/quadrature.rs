@@ -24,7 +24,7 @@ use tangent_ad::operators::{Reverse, value_and_gradient};
 use tangent_ad::{Dual, Scalar, ScalarFunction, Tape, Var, VectorFunction};
 use tangent_quadrature::cubature::{CubatureProblem, GenzMalikCubature, TensorGaussLegendre};
 use tangent_quadrature::integrand::{BatchIntegrand, multi, scalar};
-use tangent_quadrature::problems::{P8, p8_first, p8_second};
+use tangent_quadrature::problems::{ExpPolynomial, P8, p8_first, p8_second};
 use tangent_quadrature::{GaussKronrod, GaussKronrodRule, Integrator, ParametricIntegral};
 
 /// The integral through the rule as a scalar loss (tape or forward operators).
@@ -170,24 +170,6 @@ fn p8(c: &mut Criterion) {
     }
 }
 
-/// `f(x, p) = exp(−Σ_i p_i x^i / (i+1))` with 16 parameters.
-struct Sixteen;
-impl VectorFunction for Sixteen {
-    fn output_len(&self) -> usize {
-        1
-    }
-    fn eval<S: Scalar>(&self, z: &[S], y: &mut [S]) {
-        let x = z[0];
-        let mut s = S::zero();
-        let mut xi = S::one();
-        for (i, &p) in z[1..].iter().enumerate() {
-            s += p * xi / (i as f64 + 1.0);
-            xi *= x;
-        }
-        y[0] = (-s).exp();
-    }
-}
-
 /// Per-node vjp `(∂f/∂p)ᵀ ȳ`: `Dual<K>` chunks (what the rule does) against one tape recording
 /// and reverse sweep per node.
 fn vjp_strategy(c: &mut Criterion) {
@@ -223,7 +205,7 @@ fn vjp_strategy(c: &mut Criterion) {
     let mut z = vec![x];
     z.extend_from_slice(&p16);
     group.bench_function("16 params f64", |b| {
-        b.iter(|| Sixteen.eval(black_box(&z[..]), &mut y))
+        b.iter(|| ExpPolynomial.eval(black_box(&z[..]), &mut y))
     });
     let mut zd = vec![Dual::<8>::default(); 17];
     let mut yd8 = [Dual::<8>::default()];
@@ -234,7 +216,7 @@ fn vjp_strategy(c: &mut Criterion) {
                 for i in 0..16 {
                     zd[1 + i] = Dual::variable(p16[i], i.wrapping_sub(8 * chunk));
                 }
-                Sixteen.eval(black_box(&zd[..]), &mut yd8);
+                ExpPolynomial.eval(black_box(&zd[..]), &mut yd8);
             }
         })
     });
@@ -242,7 +224,7 @@ fn vjp_strategy(c: &mut Criterion) {
         b.iter(|| {
             let out = tape.record(black_box(&z[..]), |zv| {
                 let mut o = [Var::default()];
-                Sixteen.eval(zv, &mut o);
+                ExpPolynomial.eval(zv, &mut o);
                 o[0]
             });
             tape.gradient(out, &mut grad).unwrap();

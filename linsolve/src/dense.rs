@@ -425,19 +425,7 @@ impl DenseLu {
     pub(crate) fn solve_in_place(&self, mut rhs: MatMut<'_, f64>, work: &mut [f64]) {
         let n = self.n();
         match &self.engine {
-            LuEngine::Small(s) => {
-                let work = &mut work[..n];
-                for j in 0..rhs.ncols() {
-                    let mut col = rhs.rb_mut().col_mut(j);
-                    for (i, w) in work.iter_mut().enumerate() {
-                        *w = col[i];
-                    }
-                    s.solve(work);
-                    for (i, &w) in work.iter().enumerate() {
-                        col[i] = w;
-                    }
-                }
-            }
+            LuEngine::Small(s) => by_columns(rhs, &mut work[..n], |w| s.solve(w)),
             LuEngine::Faer { lu, perm, par, .. } => {
                 let work = &mut work[..n];
                 for j in 0..rhs.ncols() {
@@ -460,18 +448,7 @@ impl DenseLu {
         let n = self.n();
         let work = &mut work[..n];
         match &self.engine {
-            LuEngine::Small(s) => {
-                for j in 0..rhs.ncols() {
-                    let mut col = rhs.rb_mut().col_mut(j);
-                    for (i, w) in work.iter_mut().enumerate() {
-                        *w = col[i];
-                    }
-                    s.solve_transpose(work);
-                    for (i, &w) in work.iter().enumerate() {
-                        col[i] = w;
-                    }
-                }
-            }
+            LuEngine::Small(s) => by_columns(rhs, work, |w| s.solve_transpose(w)),
             LuEngine::Faer { lu, perm, par, .. } => {
                 tri::solve_lower_triangular_in_place(lu.transpose(), rhs.rb_mut(), *par);
                 tri::solve_unit_upper_triangular_in_place(lu.transpose(), rhs.rb_mut(), *par);
@@ -709,5 +686,20 @@ impl Scratch {
             self.vec.resize(len, 0.0);
         }
         Ok(())
+    }
+}
+
+/// Applies `solve` to every column of `rhs` through the contiguous buffer `work` (`len = nrows`):
+/// the small kernels work on slices, a column of a `MatMut` may be strided.
+fn by_columns(mut rhs: MatMut<'_, f64>, work: &mut [f64], mut solve: impl FnMut(&mut [f64])) {
+    for j in 0..rhs.ncols() {
+        let mut col = rhs.rb_mut().col_mut(j);
+        for (i, w) in work.iter_mut().enumerate() {
+            *w = col[i];
+        }
+        solve(work);
+        for (i, &w) in work.iter().enumerate() {
+            col[i] = w;
+        }
     }
 }

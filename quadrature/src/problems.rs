@@ -21,6 +21,28 @@ use crate::error::QuadratureError;
 use crate::leibniz::{Endpoint, ParametricIntegral};
 use crate::quadgk::GaussKronrod;
 
+/// `f(x, p) = exp(−Σ_i p_i xⁱ / (i + 1))` with as many parameters as the input holds after `x`
+/// (input `(x, p₀, …, p_{n−1})`, one output): an integrand whose parameter Jacobian is dense, for
+/// the tests and benchmarks of derivatives with many parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct ExpPolynomial;
+
+impl VectorFunction for ExpPolynomial {
+    fn output_len(&self) -> usize {
+        1
+    }
+    fn eval<S: Scalar>(&self, z: &[S], y: &mut [S]) {
+        let x = z[0];
+        let mut s = S::zero();
+        let mut xi = S::one();
+        for (i, &p) in z[1..].iter().enumerate() {
+            s += p * xi / (i as f64 + 1.0);
+            xi *= x;
+        }
+        y[0] = (-s).exp();
+    }
+}
+
 /// P8's constants and oracle values (`problems/oracles.json`, key `"P8"`: I₁ and dI₁/dp by mpmath
 /// quadrature at 40 digits; I₂ = 2/p³ and dI₂/dp = −6/p⁴ in closed form).
 #[derive(Clone, Copy, Debug)]

@@ -11,7 +11,7 @@ use tangent_ad::operators::*;
 use tangent_ad::{
     AsVector, Dual, Rule, RuleError, Scalar, ScalarFunction, VectorFunction, scalar_fn,
 };
-use tangent_quadrature::problems::{P8, p8_first, p8_second};
+use tangent_quadrature::problems::{ExpPolynomial, P8, p8_first, p8_second};
 use tangent_quadrature::{
     Endpoint, GaussKronrod, GaussKronrodRule, ParametricIntegral, QuadratureError,
 };
@@ -685,25 +685,6 @@ fn p8_constants_match_the_oracle_file() {
     }
 }
 
-/// `f(x, p) = exp(−Σ_i p_i x^i / (i + 1))` with `n` parameters and a moving upper endpoint.
-struct ManyParameters;
-
-impl VectorFunction for ManyParameters {
-    fn output_len(&self) -> usize {
-        1
-    }
-    fn eval<S: Scalar>(&self, z: &[S], y: &mut [S]) {
-        let x = z[0];
-        let mut s = S::zero();
-        let mut xi = S::one();
-        for (i, &p) in z[1..].iter().enumerate() {
-            s += p * xi / (i as f64 + 1.0);
-            xi *= x;
-        }
-        y[0] = (-s).exp();
-    }
-}
-
 /// 1e-9: the value, each forward partial and the vjp are each within rtol 1e-10 of the exact
 /// numbers (the forward partials relative to themselves, the vjp relative to its norm), so two
 /// routes agree to a few times 1e-10 of the largest entry.
@@ -720,14 +701,9 @@ fn value_and_vjp_one_pass_and_two_pass_against_forward() {
             rtol: 1e-10,
             ..Default::default()
         };
-        let integral = ParametricIntegral::new(
-            ManyParameters,
-            n,
-            Endpoint::Fixed(0.0),
-            Endpoint::Input,
-            alg,
-        )
-        .unwrap();
+        let integral =
+            ParametricIntegral::new(ExpPolynomial, n, Endpoint::Fixed(0.0), Endpoint::Input, alg)
+                .unwrap();
         let inputs: Vec<f64> = (0..n).map(|i| 0.3 + 0.1 * i as f64).chain([1.7]).collect();
         let mut it = integral.integrator();
         let (mut v, mut xbar) = ([0.0], vec![0.0; n + 1]);
@@ -772,7 +748,7 @@ fn value_and_vjp_one_pass_and_two_pass_against_forward() {
         let mut fb = [0.0];
         let mut z = vec![inputs[n]];
         z.extend_from_slice(&inputs[..n]);
-        ManyParameters.eval(&z, &mut fb);
+        ExpPolynomial.eval(&z, &mut fb);
         assert!(
             (xbar[n] - fb[0]).abs() < 1e-15 * fb[0].abs().max(1.0),
             "n={n}"
