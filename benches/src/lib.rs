@@ -8,6 +8,20 @@
 //! ```
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::SystemTime;
+
+/// Set by [`ignore_earlier_runs`]: estimates written before this instant are not read.
+static RUN_START: OnceLock<SystemTime> = OnceLock::new();
+
+/// From now on [`median_ns`] (and so [`print_ratios`]) reads only estimates written by this
+/// process: a benchmark run with a filter then reports the groups it skipped as not run instead
+/// of printing a saved estimate from an earlier run. Call it first thing in a benchmark's
+/// `main`.
+pub fn ignore_earlier_runs() {
+    // A second call keeps the first instant, which is the earlier and so the safer one.
+    let _ = RUN_START.set(SystemTime::now());
+}
 
 /// criterion's output directory (`CARGO_TARGET_DIR` or the workspace `target/`).
 fn criterion_dir() -> PathBuf {
@@ -18,13 +32,19 @@ fn criterion_dir() -> PathBuf {
 }
 
 /// Median time in nanoseconds of benchmark `id` in `group` from the latest criterion run, if
-/// it exists.
+/// it exists (and, after [`ignore_earlier_runs`], was written by this process).
 pub fn median_ns(group: &str, id: &str) -> Option<f64> {
     let path = criterion_dir()
         .join(group.replace('/', "_"))
         .join(id.replace('/', "_"))
         .join("new")
         .join("estimates.json");
+    if let Some(start) = RUN_START.get() {
+        let written = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+        if written < *start {
+            return None;
+        }
+    }
     let text = std::fs::read_to_string(path).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     v["median"]["point_estimate"].as_f64()
