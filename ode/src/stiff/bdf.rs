@@ -26,6 +26,12 @@
 //! the same orders and smaller error constants at orders 1–4 (ode15s's default). The local error
 //! is estimated by `(κ_k γ_k + 1/(k+1)) ‖d‖`.
 //!
+//! The backward differences and a Nordsieck array (the scaled derivatives `hʲ y⁽ʲ⁾/j!` that
+//! CVODE keeps) are two bases of the same interpolating polynomial, related by a constant
+//! triangular matrix, and both are re-sampled when the step changes. The corrector's leading
+//! coefficient `h/α_k` depends on `h` and `k` only, never on the step history, so the iteration
+//! matrix `I − (h/α_k) J` stays valid across steps of one size and order.
+//!
 //! # Step size and order
 //!
 //! The differences are kept for a constant step; when the step changes by a factor `ρ` the
