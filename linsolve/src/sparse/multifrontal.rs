@@ -685,7 +685,7 @@ impl MultifrontalLu {
             // small for a kernel call to pay).
             for x in xhat.chunks_exact_mut(n) {
                 if transpose {
-                    self.column_ut(sym, x);
+                    self.column_ut(sym, x, gather);
                     self.column_lt(sym, x, gather);
                 } else {
                     self.column_l(sym, x, gather);
@@ -780,7 +780,7 @@ impl MultifrontalLu {
     }
 
     /// Forward sweep with `Uᵀ` for one right-hand side.
-    fn column_ut(&self, sym: &MultifrontalSymbolic, x: &mut [f64]) {
+    fn column_ut(&self, sym: &MultifrontalSymbolic, x: &mut [f64], tmp: &mut [f64]) {
         for s in 0..sym.n_supernodes() {
             let (b, e) = (sym.begin[s], sym.begin[s + 1]);
             let k = e - b;
@@ -788,22 +788,11 @@ impl MultifrontalLu {
             let f = k + rows.len();
             let lp = &self.factors[sym.l_range(s)];
             let up = &self.factors[sym.u_range(s)];
-            for j in 0..k {
-                let col = &lp[j * f..(j + 1) * f];
-                let mut v = x[b + j];
-                for i in 0..j {
-                    v -= col[i] * x[b + i];
-                }
-                x[b + j] = v / col[j];
-            }
-            for (t, &row) in rows.iter().enumerate() {
-                let d: f64 = up[t * k..(t + 1) * k]
-                    .iter()
-                    .zip(&x[b..e])
-                    .map(|(u, v)| u * v)
-                    .sum();
-                *get_mut(x, row) -= d;
-            }
+            by_width!(
+                k,
+                ut_column(lp, up, f, rows, x, b),
+                ut_column_wide(lp, up, f, k, rows, x, b, tmp)
+            );
         }
     }
 
@@ -815,32 +804,11 @@ impl MultifrontalLu {
             let rows = &sym.rows[sym.rows_ptr[s]..sym.rows_ptr[s + 1]];
             let f = k + rows.len();
             let lp = &self.factors[sym.l_range(s)];
-            // x_s ← x_s − L21ᵀ x_R: x_R gathered once, then a contiguous dot product per column.
-            if !rows.is_empty() {
-                let g = &mut tmp[..rows.len()];
-                for (gi, &row) in g.iter_mut().zip(rows) {
-                    *gi = get(x, row);
-                }
-                for j in 0..k {
-                    let d: f64 = lp[j * f + k..(j + 1) * f]
-                        .iter()
-                        .zip(g.iter())
-                        .map(|(l, v)| l * v)
-                        .sum();
-                    x[b + j] -= d;
-                }
-            }
-            // x_s ← L11⁻ᵀ x_s (unit diagonal).
-            for j in (0..k).rev() {
-                let col = &lp[j * f..j * f + k];
-                let v = x[b + j]
-                    - col[j + 1..]
-                        .iter()
-                        .zip(&x[b + j + 1..e])
-                        .map(|(l, v)| l * v)
-                        .sum::<f64>();
-                x[b + j] = v;
-            }
+            by_width!(
+                k,
+                lt_column(lp, f, rows, x, b),
+                lt_column_wide(lp, f, k, rows, x, b, tmp)
+            );
             let piv = &self.piv[b..e];
             if piv.iter().enumerate().any(|(i, &p)| i != p) {
                 for (i, &p) in piv.iter().enumerate() {
@@ -1286,6 +1254,139 @@ fn u12_update<const K: usize>(up: &[f64], rows: &[usize], x: &mut [f64], b: usiz
     }
 }
 
+/// `x_s ← U11⁻ᵀ x_s`, then `x_R ← x_R − U12ᵀ x_s`, for a supernode with `K` columns starting at
+/// `b` (`lp` its `f × K` panel, `up` its `K × r` panel `U12`, `rows` its `r` row indices): `x_s`
+/// stays in registers, each row of `U12ᵀ` is a contiguous column of `U12`.
+#[inline(always)]
+fn ut_column<const K: usize>(
+    lp: &[f64],
+    up: &[f64],
+    f: usize,
+    rows: &[usize],
+    x: &mut [f64],
+    b: usize,
+) {
+    let mut xs: [f64; K] = core::array::from_fn(|j| x[b + j]);
+    for j in 0..K {
+        let col = &lp[j * f..j * f + K];
+        let mut v = xs[j];
+        for i in 0..j {
+            v -= col[i] * xs[i];
+        }
+        xs[j] = v / col[j];
+    }
+    x[b..b + K].copy_from_slice(&xs);
+    let (ucols, _) = up.as_chunks::<K>();
+    for (ucol, &row) in ucols.iter().zip(rows) {
+        let mut d = 0.0;
+        for j in 0..K {
+            d += ucol[j] * xs[j];
+        }
+        *get_mut(x, row) -= d;
+    }
+}
+
+/// `x_s ← x_s − L21ᵀ x_R`, then `x_s ← L11⁻ᵀ x_s` (unit diagonal), for a supernode with `K`
+/// columns starting at `b` (`lp` its `f × K` panel, `rows` its `r = f − K` row indices): each
+/// `x[rows[i]]` is read once and feeds `K` sums held in registers.
+#[inline(always)]
+fn lt_column<const K: usize>(lp: &[f64], f: usize, rows: &[usize], x: &mut [f64], b: usize) {
+    let r = f - K;
+    let cols: [&[f64]; K] = core::array::from_fn(|j| &lp[j * f + K..j * f + K + r]);
+    let mut acc = [0.0; K];
+    for (i, &row) in rows.iter().enumerate().take(r) {
+        let xr = get(x, row);
+        for j in 0..K {
+            // SAFETY: every `cols[j]` has `r` entries and `i < r`.
+            acc[j] += unsafe { *cols[j].get_unchecked(i) } * xr;
+        }
+    }
+    let mut xs: [f64; K] = core::array::from_fn(|j| x[b + j] - acc[j]);
+    for j in (0..K).rev() {
+        let col = &lp[j * f..j * f + K];
+        let mut v = xs[j];
+        for i in j + 1..K {
+            v -= col[i] * xs[i];
+        }
+        xs[j] = v;
+    }
+    x[b..b + K].copy_from_slice(&xs);
+}
+
+/// [`ut_column`] for any width `k` (`tmp.len() ≥ k`): the triangular solve and `U12ᵀ x_s` by
+/// contiguous dot products.
+#[allow(clippy::too_many_arguments)] // a supernode's panels, shape, rows, the vector, scratch
+fn ut_column_wide(
+    lp: &[f64],
+    up: &[f64],
+    f: usize,
+    k: usize,
+    rows: &[usize],
+    x: &mut [f64],
+    b: usize,
+    tmp: &mut [f64],
+) {
+    // x_s ← U11⁻ᵀ x_s: row j of U11ᵀ is the contiguous column j of the panel.
+    for j in 0..k {
+        let (done, rest) = x[b..b + k].split_at_mut(j);
+        rest[0] = (rest[0] - dot(&lp[j * f..j * f + j], done)) / lp[j * f + j];
+    }
+    // x_R ← x_R − U12ᵀ x_s: row t of U12ᵀ is the contiguous column t of U12 (x_s copied out,
+    // as the rows scattered to lie outside it).
+    let xs = &mut tmp[..k];
+    xs.copy_from_slice(&x[b..b + k]);
+    for (ucol, &row) in up.chunks_exact(k).zip(rows) {
+        *get_mut(x, row) -= dot(ucol, xs);
+    }
+}
+
+/// [`lt_column`] for any width `k` (`tmp.len() ≥ f − k`): `x_R` gathered once, then contiguous
+/// dot products per column of `L21` and of `L11`.
+fn lt_column_wide(
+    lp: &[f64],
+    f: usize,
+    k: usize,
+    rows: &[usize],
+    x: &mut [f64],
+    b: usize,
+    tmp: &mut [f64],
+) {
+    if !rows.is_empty() {
+        let g = &mut tmp[..rows.len()];
+        for (gi, &row) in g.iter_mut().zip(rows) {
+            *gi = get(x, row);
+        }
+        for j in 0..k {
+            x[b + j] -= dot(&lp[j * f + k..(j + 1) * f], g);
+        }
+    }
+    // x_s ← L11⁻ᵀ x_s (unit diagonal).
+    for j in (0..k).rev() {
+        let (head, tail) = x[b..b + k].split_at_mut(j + 1);
+        head[j] -= dot(&lp[j * f + j + 1..j * f + k], tail);
+    }
+}
+
+/// `Σ a[i] b[i]` over the common length, in four interleaved partial sums (vectorisable).
+#[inline(always)]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let (a4, a_rest) = a.as_chunks::<4>();
+    let (b4, b_rest) = b.as_chunks::<4>();
+    let mut acc = [0.0; 4];
+    for (x, y) in a4.iter().zip(b4) {
+        for q in 0..4 {
+            acc[q] += x[q] * y[q];
+        }
+    }
+    let mut tail = 0.0;
+    for (x, y) in a_rest.iter().zip(b_rest) {
+        tail += x * y;
+    }
+    (acc[0] + acc[2]) + (acc[1] + acc[3]) + tail
+}
+
 /// faer's working memory for the blocked front factorisation.
 struct DenseScratch<'a> {
     perm_inv: &'a mut [usize],
@@ -1376,4 +1477,111 @@ fn get_mut(x: &mut [f64], i: usize) -> &mut f64 {
     debug_assert!(i < x.len());
     // SAFETY: as for `get`.
     unsafe { x.get_unchecked_mut(i) }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: unwrap is the assertion
+mod tests {
+    use super::*;
+    use crate::problems::brusselator_iteration_matrix;
+
+    /// Factors of P3's iteration matrix (16 × 16 grid) and 2-D Poisson (12 × 12) in AMD and
+    /// natural order: supernodes on both sides of [`SMALL_BLOCK`].
+    fn factored_test_matrices() -> Vec<(MultifrontalSymbolic, MultifrontalLu, usize)> {
+        let mut out = Vec::new();
+        let (mut narrow, mut wide) = (false, false);
+        for a in [
+            brusselator_iteration_matrix(16, 0.05),
+            crate::problems::poisson_2d(12),
+        ] {
+            let pattern = CscPattern::from_sprs(a.view()).unwrap();
+            for ordering in [SymbolicOrdering::Amd, SymbolicOrdering::Natural] {
+                let sym = MultifrontalSymbolic::new(&pattern, ordering).unwrap();
+                for s in 0..sym.n_supernodes() {
+                    narrow |= sym.order(s).0 <= SMALL_BLOCK;
+                    wide |= sym.order(s).0 > SMALL_BLOCK;
+                }
+                let mut num = MultifrontalLu::new(&sym, Par::Seq).unwrap();
+                num.factor(&sym, a.data(), 0.01).unwrap();
+                out.push((sym, num, a.rows()));
+            }
+        }
+        assert!(narrow && wide);
+        out
+    }
+
+    /// Deterministic values in [−1, 1) (a multiplicative hash of the index and a seed).
+    fn values(len: usize, seed: usize) -> Vec<f64> {
+        (0..len)
+            .map(|i| ((i * 7919 + seed * 104_729) % 1000) as f64 / 500.0 - 1.0)
+            .collect()
+    }
+
+    /// Each register kernel of the single-column solves (`K = 1..=8`) against the loop for any
+    /// width, on a synthetic supernode: columns `[b, b + K)`, rows scattered around them.
+    #[test]
+    fn register_solve_kernels_match_the_wide_loops() {
+        let (n, b) = (40, 13);
+        for k in 1..=8 {
+            let rows: Vec<usize> = (0..n)
+                .filter(|&i| (i < b || i >= b + k) && i % 3 != 1)
+                .collect();
+            let (r, f) = (rows.len(), k + rows.len());
+            let mut lp = values(f * k, k);
+            for j in 0..k {
+                lp[j * f + j] += 4.0; // a dominant diagonal for U11
+            }
+            let up = values(k * r, k + 1);
+            let x0 = values(n, k + 2);
+            let close = |a: &[f64], b: &[f64], what: &str| {
+                for (i, (u, v)) in a.iter().zip(b).enumerate() {
+                    // 1e-13: the same arithmetic on O(1) values, summed in another order.
+                    assert!(
+                        (u - v).abs() <= 1e-13,
+                        "{what}, K = {k}, entry {i}: {u} vs {v}"
+                    );
+                }
+            };
+            let mut tmp = vec![0.0; f];
+            let (mut x, mut y) = (x0.clone(), x0.clone());
+            by_width!(k, ut_column(&lp, &up, f, &rows, &mut x, b), unreachable!());
+            ut_column_wide(&lp, &up, f, k, &rows, &mut y, b, &mut tmp);
+            close(&x, &y, "Uᵀ");
+            let (mut x, mut y) = (x0.clone(), x0.clone());
+            by_width!(k, lt_column(&lp, f, &rows, &mut x, b), unreachable!());
+            lt_column_wide(&lp, f, k, &rows, &mut y, b, &mut tmp);
+            close(&x, &y, "Lᵀ");
+        }
+    }
+
+    /// The single-column sweeps (register kernels and plain loops) against the blocked sweeps on
+    /// faer's kernels, which take a different summation order: forward and transpose solves.
+    #[test]
+    fn single_column_sweeps_match_the_blocked_sweeps() {
+        for (sym, num, n) in factored_test_matrices() {
+            let nrhs = SOLVE_BLOCK;
+            let b: Vec<f64> = (0..n * nrhs)
+                .map(|i| ((i * 7919) % 1000) as f64 / 500.0 - 1.0)
+                .collect();
+            let mut work = vec![0.0; sym.solve_scratch_len(nrhs)];
+            for transpose in [false, true] {
+                let mut blocked = b.clone();
+                num.solve_in_place(&sym, transpose, &mut blocked, nrhs, &mut work);
+                for c in 0..nrhs {
+                    let mut x = b[c * n..(c + 1) * n].to_vec();
+                    num.solve_in_place(&sym, transpose, &mut x, 1, &mut work);
+                    let scale = blocked[c * n..(c + 1) * n]
+                        .iter()
+                        .fold(0.0f64, |m, v| m.max(v.abs()));
+                    for (i, (&xi, &yi)) in x.iter().zip(&blocked[c * n..]).enumerate() {
+                        // 1e-12: the same factors, summed in another order (growth ≪ 10⁴ ε).
+                        assert!(
+                            (xi - yi).abs() <= 1e-12 * scale,
+                            "n = {n}, transpose = {transpose}, column {c}, row {i}: {xi} vs {yi}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
