@@ -18,7 +18,10 @@
 //!
 //! # Second order
 //!
-//! The factorisation of the primal is the rule's state (`Arc`), reused by the jvp and the vjp.
+//! The factorisation of the primal is the rule's state (`Arc`), reused by the jvp and the vjp,
+//! together with the working memory of their solves (behind a `Mutex`, as the `Rule` API has no
+//! prepared workspace): on `f64` the jvp forms its right-hand sides in its output and solves
+//! there, the vjp keeps `B̄` in that memory, so neither allocates after its first call.
 //! When the derivatives are themselves differentiated (`Dual<N, Dual<M>>` for Hessians, the
 //! tape's forward-over-reverse for Hessian-vector products) the jvp and vjp run on dual numbers;
 //! their solves are then written as `S::apply_rule` of the same rule holding the same
@@ -32,8 +35,9 @@
 //! [`LinearSolveRule::sparse`] (CSC or CSR) — followed by `B` (`n × k`, column-major). Outputs:
 //! `X` (`n × k`). Only square `A` and the direct methods (LU, Cholesky, QR; dense and sparse).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, TryLockError};
 
+use faer::dyn_stack::StackReq;
 use faer::{MatMut, MatRef, Par};
 use sprs::CsMat;
 use tangent_ad::{Rule, RuleError, Scalar, is_f64};
@@ -44,10 +48,26 @@ use crate::error::LinsolveError;
 use crate::matrix::CscPattern;
 use crate::sparse::{SparseCholeskyFactor, SparseLuFactor};
 
-/// The factorisation a rule's primal leaves for its derivatives.
+/// The factorisation a rule's primal leaves for its derivatives, and the working memory of the
+/// solves made with it.
 #[derive(Debug)]
 pub struct LinearSolveState {
     factor: Factor,
+    /// Scratch of the derivatives' solves, kept between calls so that a jvp or vjp on `f64`
+    /// allocates only the first time. A `Mutex` because the state is shared (`Arc`) and must be
+    /// `Sync`; a call that finds it busy (another thread) uses fresh memory instead of waiting.
+    workspace: Mutex<Workspace>,
+}
+
+/// Buffers of [`LinearSolveState`]'s solves, grown on demand.
+#[derive(Debug, Default)]
+struct Workspace {
+    /// The solve kernels' scratch (`None` until the first solve).
+    scratch: Option<Scratch>,
+    /// A dense LU's column buffer, a dense QR's copy of the right-hand side.
+    work: Vec<f64>,
+    /// The vjp's `B̄`.
+    rhs: Vec<f64>,
 }
 
 #[derive(Debug)]
@@ -61,17 +81,46 @@ enum Factor {
 }
 
 impl LinearSolveState {
+    fn new(factor: Factor) -> Self {
+        Self {
+            factor,
+            workspace: Mutex::new(Workspace::default()),
+        }
+    }
+
+    /// Runs `f` on the workspace, or on a fresh one when another thread holds it (a poisoned
+    /// lock is taken over: the workspace holds only scratch values).
+    fn with_workspace<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
+        match self.workspace.try_lock() {
+            Ok(mut ws) => f(&mut ws),
+            Err(TryLockError::Poisoned(p)) => f(&mut p.into_inner()),
+            Err(TryLockError::WouldBlock) => f(&mut Workspace::default()),
+        }
+    }
+
     /// `rhs ← A⁻¹ rhs` (or `A⁻ᵀ rhs`), `rhs` is `n × k` column-major.
     fn solve(&self, transpose: bool, rhs: &mut [f64], n: usize) -> Result<(), LinsolveError> {
+        self.with_workspace(|ws| self.solve_in(&mut ws.scratch, &mut ws.work, transpose, rhs, n))
+    }
+
+    /// [`LinearSolveState::solve`] with the given buffers (grown when too small).
+    fn solve_in(
+        &self,
+        scratch: &mut Option<Scratch>,
+        work: &mut Vec<f64>,
+        transpose: bool,
+        rhs: &mut [f64],
+        n: usize,
+    ) -> Result<(), LinsolveError> {
         let k = rhs.len().checked_div(n).unwrap_or(0);
         match &self.factor {
             Factor::DenseLu(f) => {
-                let mut work = vec![0.0; n];
+                work.resize(n, 0.0);
                 let m = MatMut::from_column_major_slice_mut(rhs, n, k);
                 if transpose {
-                    f.solve_transpose_in_place(m, &mut work);
+                    f.solve_transpose_in_place(m, work);
                 } else {
-                    f.solve_in_place(m, &mut work);
+                    f.solve_in_place(m, work);
                 }
             }
             Factor::DenseCholesky(f) => {
@@ -79,22 +128,22 @@ impl LinearSolveState {
             }
             Factor::DenseQr(f) => {
                 let (req, len) = f.scratch_req(k);
-                let mut scratch = Scratch::new(req, len)?;
-                let b = rhs.to_vec();
+                let scratch = ensure_scratch(scratch, req, len)?;
+                work.clear();
+                work.extend_from_slice(rhs);
                 f.solve(
                     transpose,
-                    MatRef::from_column_major_slice(&b, n, k),
+                    MatRef::from_column_major_slice(work, n, k),
                     MatMut::from_column_major_slice_mut(rhs, n, k),
-                    &mut scratch,
+                    scratch,
                 );
             }
             Factor::SparseLu(f) => {
                 let (req, len) = f.scratch_req(k);
-                let mut scratch = Scratch::new(req, len)?;
-                f.solve_in_place(transpose, rhs, k, &mut scratch);
+                f.solve_in_place(transpose, rhs, k, ensure_scratch(scratch, req, len)?);
             }
             Factor::SparseCholesky(f) => {
-                let mut scratch = Scratch::new(f.scratch_req(k), 0)?;
+                let scratch = ensure_scratch(scratch, f.scratch_req(k), 0)?;
                 f.solve_in_place(
                     MatMut::from_column_major_slice_mut(rhs, n, k),
                     scratch.mem.stack(),
@@ -107,6 +156,21 @@ impl LinearSolveState {
             });
         }
         Ok(())
+    }
+}
+
+/// `scratch`, created or grown to hold `req` and `len` values.
+fn ensure_scratch(
+    scratch: &mut Option<Scratch>,
+    req: StackReq,
+    len: usize,
+) -> Result<&mut Scratch, LinsolveError> {
+    match scratch {
+        Some(s) => {
+            s.ensure(req, len)?;
+            Ok(s)
+        }
+        None => Ok(scratch.insert(Scratch::new(req, len)?)),
     }
 }
 
@@ -128,14 +192,68 @@ enum Structure {
     },
     Sparse {
         pattern: CscPattern,
-        /// Row and column of each input value (user storage order), `< n`; 32-bit to halve the
-        /// index traffic of the rules' passes over the values (`new` checks that `n` fits).
-        rows: Vec<u32>,
-        cols: Vec<u32>,
+        /// The input values' positions, in the user's storage order.
+        user: UserPattern,
         /// A factor object holding the symbolic analysis; every primal takes fresh numeric
         /// storage sharing it.
         template: SparseTemplate,
     },
+}
+
+/// A sparse matrix's pattern in the user's storage order: entry `p` of outer index `o`
+/// (`outer_ptr[o] ≤ p < outer_ptr[o + 1]`, a column for CSC, a row for CSR) has inner index
+/// `inner[p] < n` (32-bit to halve the index traffic of the rules' passes over the values).
+#[derive(Debug)]
+struct UserPattern {
+    n: usize,
+    by_columns: bool,
+    outer_ptr: Vec<usize>,
+    inner: Vec<u32>,
+}
+
+impl UserPattern {
+    /// `out −= M y`, or `out −= Mᵀ y` with `transpose`, for `M` with values `m` (storage
+    /// order) and `y`, `out` of length `n`: a sum per outer index when it indexes `out`, else
+    /// one update per entry with the outer index's `y` read once.
+    fn sub_matvec<S: Scalar>(&self, transpose: bool, m: &[S], y: &[S], out: &mut [S]) {
+        let (Some(y), Some(out)) = (y.get(..self.n), out.get_mut(..self.n)) else {
+            return; // callers pass columns of length n
+        };
+        let outer = self.outer_ptr.windows(2).enumerate();
+        if self.by_columns == transpose {
+            for (o, w) in outer {
+                let mut sum = S::zero();
+                for (&v, &i) in m[w[0]..w[1]].iter().zip(&self.inner[w[0]..w[1]]) {
+                    // SAFETY: inner indices are below n (validated pattern) = y.len().
+                    sum += v * unsafe { *y.get_unchecked(i as usize) };
+                }
+                out[o] -= sum;
+            }
+        } else {
+            for (o, w) in outer {
+                let yo = y[o];
+                for (&v, &i) in m[w[0]..w[1]].iter().zip(&self.inner[w[0]..w[1]]) {
+                    // SAFETY: inner indices are below n (validated pattern) = out.len().
+                    unsafe { *out.get_unchecked_mut(i as usize) -= v * yo };
+                }
+            }
+        }
+    }
+
+    /// `abar[p] −= u[i] w[j]` for every stored entry `p` at `(i, j)` (`u`, `w` of length `n`):
+    /// the outer index's `u` or `w` read once, the inner one gathered.
+    fn sub_outer_product<S: Scalar>(&self, u: &[S], w: &[S], abar: &mut [S]) {
+        let (outer_vec, inner_vec) = if self.by_columns { (w, u) } else { (u, w) };
+        let Some(inner_vec) = inner_vec.get(..self.n) else {
+            return; // callers pass columns of length n
+        };
+        for (w, &vo) in self.outer_ptr.windows(2).zip(outer_vec) {
+            for (a, &i) in abar[w[0]..w[1]].iter_mut().zip(&self.inner[w[0]..w[1]]) {
+                // SAFETY: inner indices are below n (validated pattern) = inner_vec.len().
+                *a -= unsafe { *inner_vec.get_unchecked(i as usize) } * vo;
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -265,19 +383,19 @@ impl LinearSolveRule {
                 what: "the sparse linear-solve rule for orders of 2³² and above",
             });
         }
-        let (mut rows, mut cols) = (vec![0u32; nnz], vec![0u32; nnz]);
-        for p in 0..nnz {
-            let (i, j) = pattern.user_position(p);
-            // Both are below n, which fits in u32 (checked above).
-            (rows[p], cols[p]) = (i as u32, j as u32);
-        }
+        let user = UserPattern {
+            n,
+            by_columns: matches!(pattern.user_storage, sprs::CompressedStorage::CSC),
+            outer_ptr: pattern.user_indptr.clone(),
+            // Validated below n, which fits in u32 (checked above).
+            inner: pattern.user_indices.iter().map(|&i| i as u32).collect(),
+        };
         Ok(Self::from_shared(Shared {
             n,
             n_values: nnz,
             structure: Structure::Sparse {
                 pattern,
-                rows,
-                cols,
+                user,
                 template,
             },
         }))
@@ -323,7 +441,7 @@ impl LinearSolveRule {
         if let Some(p) = values.iter().position(|v| !v.is_finite()) {
             let (row, col) = match &self.shared.structure {
                 Structure::Dense { .. } => (p % n.max(1), p / n.max(1)),
-                Structure::Sparse { rows, cols, .. } => (rows[p] as usize, cols[p] as usize),
+                Structure::Sparse { pattern, .. } => pattern.user_position(p),
             };
             return Err(LinsolveError::NonFinite {
                 what: "matrix",
@@ -371,7 +489,7 @@ impl LinearSolveRule {
                 }
             }
         };
-        Ok(LinearSolveState { factor })
+        Ok(LinearSolveState::new(factor))
     }
 
     /// `out[c] −= op(M) y[c]` for each right-hand-side column, `M` given by its input values
@@ -397,16 +515,7 @@ impl LinearSolveRule {
                         }
                     }
                 }
-                Structure::Sparse { rows, cols, .. } => {
-                    let (dst, src) = if transpose {
-                        (cols, rows)
-                    } else {
-                        (rows, cols)
-                    };
-                    for ((&i, &j), &v) in dst.iter().zip(src).zip(m) {
-                        oc[i as usize] -= v * yc[j as usize];
-                    }
-                }
+                Structure::Sparse { user, .. } => user.sub_matvec(transpose, m, yc, oc),
             }
         }
     }
@@ -476,7 +585,8 @@ impl Rule for LinearSolveRule {
         Ok(state)
     }
 
-    /// `Ẋ = op(A)⁻¹ (Ḃ − op(Ȧ) X)` for all directions in one multi-right-hand-side solve.
+    /// `Ẋ = op(A)⁻¹ (Ḃ − op(Ȧ) X)` for all directions in one multi-right-hand-side solve (on
+    /// `f64` formed and solved in place in `dy`).
     fn jvp<S: Scalar>(
         &self,
         state: &Self::State,
@@ -490,16 +600,27 @@ impl Rule for LinearSolveRule {
             return Ok(());
         }
         let k = dx.len() / ni;
-        let mut r = vec![S::zero(); m * k];
-        for (d, rj) in dx.chunks_exact(ni).zip(r.chunks_exact_mut(m)) {
-            let (da, db) = d.split_at(nv);
-            rj.copy_from_slice(db);
-            self.sub_matvec(self.transpose, da, y, rj);
+        let residuals = |r: &mut [S]| {
+            for (d, rj) in dx.chunks_exact(ni).zip(r.chunks_exact_mut(m)) {
+                let (da, db) = d.split_at(nv);
+                rj.copy_from_slice(db);
+                self.sub_matvec(self.transpose, da, y, rj);
+            }
+        };
+        if is_f64::<S>() {
+            residuals(&mut dy[..m * k]);
+            // SAFETY: `S` is `f64` (`is_f64` compares type ids), so `[S]` is `[f64]`.
+            let dy = unsafe { &mut *(&mut dy[..m * k] as *mut [S] as *mut [f64]) };
+            state.solve(self.transpose, dy, self.shared.n)?;
+            return Ok(());
         }
+        let mut r = vec![S::zero(); m * k];
+        residuals(&mut r);
         self.solve_with_state(state, self.transpose, &x[..nv], &r, dy)
     }
 
-    /// `B̄ += op(A)⁻ᵀ X̄`, `Ā −= B̄ Xᵀ` (`X B̄ᵀ` transposed), on `A`'s pattern for sparse `A`.
+    /// `B̄ += op(A)⁻ᵀ X̄`, `Ā −= B̄ Xᵀ` (`X B̄ᵀ` transposed), on `A`'s pattern for sparse `A` (on
+    /// `f64`, `B̄` lives in the state's workspace).
     fn vjp<S: Scalar>(
         &self,
         state: &Self::State,
@@ -508,22 +629,53 @@ impl Rule for LinearSolveRule {
         ybar: &[S],
         xbar: &mut [S],
     ) -> Result<(), RuleError> {
-        let (n, nv) = (self.shared.n, self.shared.n_values);
+        let n = self.shared.n;
         if n == 0 {
             return Ok(());
         }
+        if is_f64::<S>() {
+            // SAFETY: `S` is `f64` (`is_f64` compares type ids), so `[S]` is `[f64]`.
+            let ybar = unsafe { &*(ybar as *const [S] as *const [f64]) };
+            return state.with_workspace(|ws| {
+                ws.rhs.clear();
+                ws.rhs.extend_from_slice(ybar);
+                state.solve_in(
+                    &mut ws.scratch,
+                    &mut ws.work,
+                    !self.transpose,
+                    &mut ws.rhs,
+                    n,
+                )?;
+                // SAFETY: as above, `[f64]` is `[S]`.
+                let bbar = unsafe { &*(&ws.rhs[..] as *const [f64] as *const [S]) };
+                self.accumulate_vjp(y, bbar, xbar);
+                Ok(())
+            });
+        }
         let mut bbar = vec![S::zero(); ybar.len()];
-        self.solve_with_state(state, !self.transpose, &x[..nv], ybar, &mut bbar)?;
-        let (abar, bbar_out) = xbar.split_at_mut(nv);
-        for (o, &v) in bbar_out.iter_mut().zip(&bbar) {
+        self.solve_with_state(
+            state,
+            !self.transpose,
+            &x[..self.shared.n_values],
+            ybar,
+            &mut bbar,
+        )?;
+        self.accumulate_vjp(y, &bbar, xbar);
+        Ok(())
+    }
+}
+
+impl LinearSolveRule {
+    /// The vjp given `B̄ = op(A)⁻ᵀ X̄`: `xbar`'s `B` part `+= B̄`, its `A` part `−= B̄ Xᵀ` (or
+    /// `X B̄ᵀ` for the transposed rule), on `A`'s pattern for sparse `A`.
+    fn accumulate_vjp<S: Scalar>(&self, y: &[S], bbar: &[S], xbar: &mut [S]) {
+        let n = self.shared.n;
+        let (abar, bbar_out) = xbar.split_at_mut(self.shared.n_values);
+        for (o, &v) in bbar_out.iter_mut().zip(bbar) {
             *o += v;
         }
         // Ā −= Σ_c u_c w_cᵀ with (u, w) = (B̄, X), or (X, B̄) for the transposed rule.
-        let (u, w) = if self.transpose {
-            (y, &bbar[..])
-        } else {
-            (&bbar[..], y)
-        };
+        let (u, w) = if self.transpose { (y, bbar) } else { (bbar, y) };
         match &self.shared.structure {
             Structure::Dense { .. } => {
                 for (uc, wc) in u.chunks_exact(n).zip(w.chunks_exact(n)) {
@@ -536,14 +688,36 @@ impl Rule for LinearSolveRule {
                     }
                 }
             }
-            Structure::Sparse { rows, cols, .. } => {
+            Structure::Sparse { user, .. } => {
                 for (uc, wc) in u.chunks_exact(n).zip(w.chunks_exact(n)) {
-                    for ((o, &i), &j) in abar.iter_mut().zip(rows).zip(cols) {
-                        *o -= uc[i as usize] * wc[j as usize];
-                    }
+                    user.sub_outer_product(uc, wc, abar);
                 }
             }
         }
-        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: unwrap is the assertion
+mod tests {
+    use super::*;
+
+    /// A solve that finds the state's workspace busy (held by another caller) uses fresh memory
+    /// and gives the same result.
+    #[test]
+    fn busy_workspace_falls_back_to_fresh_memory() {
+        let a = crate::problems::brusselator_iteration_matrix(4, 0.05);
+        let rule = LinearSolveRule::sparse(&a).unwrap();
+        let n = rule.n();
+        let mut input = a.data().to_vec();
+        input.extend((0..n).map(|i| 1.0 + i as f64));
+        let mut x = vec![0.0; n];
+        let state = rule.primal(&input, &mut x).unwrap();
+        let mut again = input[a.nnz()..].to_vec();
+        {
+            let _held = state.workspace.lock().unwrap();
+            state.solve(false, &mut again, n).unwrap();
+        }
+        assert_eq!(again, x);
     }
 }

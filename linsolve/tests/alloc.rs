@@ -192,6 +192,63 @@ fn krylov_methods() {
     }
 }
 
+/// The linear-solve rule's jvp and vjp on `f64` on a primal's state: after a first call of
+/// each (which sizes the state's workspace), none allocates — sparse LU, sparse Cholesky and the
+/// dense factorisations.
+fn rule_derivatives() {
+    use tangent_ad::Rule;
+    let p3 = brusselator_iteration_matrix(8, 0.05);
+    let poisson = poisson_2d(8);
+    let rules: Vec<(&str, LinearSolveRule, Vec<f64>)> = vec![
+        (
+            "sparse LU",
+            LinearSolveRule::sparse(&p3).unwrap(),
+            p3.data().to_vec(),
+        ),
+        (
+            "sparse LU CSR",
+            LinearSolveRule::sparse(&p3.to_csr()).unwrap(),
+            p3.to_csr().data().to_vec(),
+        ),
+        (
+            "sparse Cholesky",
+            LinearSolveRule::sparse_with(&poisson, &SparseCholesky::default().into()).unwrap(),
+            poisson.data().to_vec(),
+        ),
+        ("dense LU", LinearSolveRule::dense(30), {
+            let a = well_conditioned(30, &mut Rng(7));
+            (0..900).map(|p| a[(p % 30, p / 30)]).collect()
+        }),
+        (
+            "dense QR",
+            LinearSolveRule::dense_with(30, &DenseQr::default().into()).unwrap(),
+            {
+                let a = well_conditioned(30, &mut Rng(8));
+                (0..900).map(|p| a[(p % 30, p / 30)]).collect()
+            },
+        ),
+    ];
+    for (name, rule, values) in rules {
+        let n = rule.n();
+        let mut input = values;
+        input.extend((0..n).map(|i| 1.0 + i as f64 * 0.01));
+        let mut x = vec![0.0; n];
+        let state = rule.primal(&input, &mut x).unwrap();
+        let ni = rule.n_inputs();
+        let dx: Vec<f64> = (0..ni).map(|i| (i % 7) as f64 * 0.1).collect();
+        let (mut dy, mut grad) = (vec![0.0; n], vec![0.0; ni]);
+        let xbar: Vec<f64> = (0..n).map(|i| (i as f64).cos()).collect();
+        let mut calls = || {
+            rule.jvp::<f64>(&state, &input, &x, &dx, &mut dy).unwrap();
+            rule.vjp::<f64>(&state, &input, &x, &xbar, &mut grad)
+                .unwrap();
+        };
+        calls(); // sizes the workspace
+        let count = tangent_testing::steady_allocations(&mut calls);
+        assert_eq!(count, 0, "{name}: rule jvp + vjp allocated {count} times");
+    }
+}
+
 #[test]
 fn hot_calls_are_allocation_free() {
     // One test function: the counter is global.
@@ -199,4 +256,5 @@ fn hot_calls_are_allocation_free() {
     dense_methods();
     sparse_methods();
     krylov_methods();
+    rule_derivatives();
 }
