@@ -23,8 +23,10 @@
 //! linear equations", ACM TOMS 9, 1983; Liu, "The multifrontal method for sparse matrix
 //! solution: theory and practice", SIAM Review 34, 1992; Amestoy & Duff for the unsymmetric
 //! variant of MUMPS). The front is never formed as one matrix: `[F11; F21]` is assembled in
-//! place in `s`'s `L` panel, `F12` in its `U12` panel and `F22` in `s`'s block of an update pool,
-//! where it waits for the parent. The pool's blocks are placed by the symbolic analysis (first
+//! place in `s`'s `L` panel and `F12` in its `U12` panel; `F22` only receives children's
+//! contributions, so the Schur product `−L21 U12` is written (not added) into `s`'s block of an
+//! update pool after the factorisation and the children's `F22` parts are added to it then —
+//! the block is never zeroed — where it waits for the parent. The pool's blocks are placed by the symbolic analysis (first
 //! fit among the blocks alive in the postorder), so a refactorisation copies nothing. Fronts
 //! with more than [`SMALL_BLOCK`] fully summed columns run on faer's blocked kernels (LU of
 //! `F11`, the triangular solves, the Schur-complement product); smaller ones on plain loops
@@ -603,25 +605,26 @@ impl MultifrontalLu {
             let block = sym.panel_ptr[s]..sym.panel_ptr[s + 1];
             let up = sym.update_ptr[s];
             self.factors[block.clone()].fill(0.0);
-            self.pool[up..up + r * r].fill(0.0);
             let range = sym.asm_ptr[s]..sym.asm_ptr[s + 1];
             for (&dst, &src) in sym.asm_dst[range.clone()].iter().zip(&sym.asm_src[range]) {
                 // `dst` lies in the factor storage and `src < nnz` by construction of the map.
                 *get_mut(&mut self.factors, dst) += get(values, src);
             }
-            for &c in &sym.children[sym.children_ptr[s]..sym.children_ptr[s + 1]] {
+            // The children's update matrices: their rows and columns in s's fully summed
+            // block now, the rest (in F22) after the Schur complement has overwritten F22, so
+            // that F22 is never zeroed.
+            let children = &sym.children[sym.children_ptr[s]..sym.children_ptr[s + 1]];
+            for &c in children {
                 let rel = &sym.rel[sym.rows_ptr[c]..sym.rows_ptr[c + 1]];
                 let rc = rel.len();
-                let (child, f22) = pool_pair(&mut self.pool, sym.update_ptr[c], rc * rc, up, r * r);
-                let split = sym.rel_split[c];
-                extend_add(
+                let child = &self.pool[sym.update_ptr[c]..sym.update_ptr[c] + rc * rc];
+                extend_add_panels(
                     &mut self.factors[block.clone()],
                     f,
                     k,
-                    f22,
                     child,
                     rel,
-                    split,
+                    sym.rel_split[c],
                 );
             }
 
@@ -648,6 +651,12 @@ impl MultifrontalLu {
                 });
             }
             self.piv[b..e].copy_from_slice(&self.perm_tmp[..k]);
+            for &c in children {
+                let rel = &sym.rel[sym.rows_ptr[c]..sym.rows_ptr[c + 1]];
+                let rc = rel.len();
+                let (child, f22) = pool_pair(&mut self.pool, sym.update_ptr[c], rc * rc, up, r * r);
+                extend_add_update(f22, r, k, child, rel, sym.rel_split[c]);
+            }
         }
         Ok(())
     }
@@ -1069,21 +1078,20 @@ fn pool_pair(
     }
 }
 
-/// Extend-add of a child's `rc × rc` update matrix `block` into its parent's front, whose
-/// fully summed columns are the `L` panel (`f × k`, the first `f k` entries of `panels`), whose
-/// fully summed rows are the `U12` panel (`k × r`, the rest of `panels`) and whose remainder is
-/// `f22` (`r × r`): `front[rel[i], rel[j]] += block[i, j]`, where `rel` ascends and its first
-/// `split` positions are fully summed (`< k`).
-fn extend_add(
+/// Extend-add of the part of a child's `rc × rc` update matrix `block` that falls in its
+/// parent's fully summed rows or columns: the `L` panel (`f × k`, the first `f k` entries of
+/// `panels`) and the `U12` panel (`k × r`, the rest): `front[rel[i], rel[j]] += block[i, j]` for
+/// `rel[i] < k` or `rel[j] < k`, where `rel` ascends and its first `split` positions are `< k`.
+/// The rest is [`extend_add_update`]'s.
+fn extend_add_panels(
     panels: &mut [f64],
     f: usize,
     k: usize,
-    f22: &mut [f64],
     block: &[f64],
     rel: &[usize],
     split: usize,
 ) {
-    let (rc, r) = (rel.len(), f - k);
+    let rc = rel.len();
     let (lp, u12) = panels.split_at_mut(f * k);
     for (jc, &fj) in rel.iter().enumerate() {
         let src = &block[jc * rc..(jc + 1) * rc];
@@ -1103,18 +1111,38 @@ fn extend_add(
                 // SAFETY: the first `split` positions of `rel` are below `k = ucol.len()`.
                 unsafe { *ucol.get_unchecked_mut(fi) += v };
             }
-            let fcol = &mut f22[c * r..(c + 1) * r];
-            for (&fi, &v) in rel[split..].iter().zip(&src[split..]) {
-                debug_assert!((k..f).contains(&fi));
-                // SAFETY: the positions after `split` lie in `k..f`, so `fi − k < r = fcol.len()`.
-                unsafe { *fcol.get_unchecked_mut(fi - k) += v };
-            }
+        }
+    }
+}
+
+/// Extend-add of the part of a child's update matrix `block` that falls in its parent's
+/// update matrix `f22` (`r × r`, `r > 0` when `split < rc`): rows and columns `split..rc` of `block`, whose positions
+/// `rel[split..]` lie in `k..k + r`.
+fn extend_add_update(
+    f22: &mut [f64],
+    r: usize,
+    k: usize,
+    block: &[f64],
+    rel: &[usize],
+    split: usize,
+) {
+    let rc = rel.len();
+    let rows = &rel[split..];
+    for (jc, &fj) in rel.iter().enumerate().skip(split) {
+        let src = &block[jc * rc + split..(jc + 1) * rc];
+        let c = fj - k;
+        let fcol = &mut f22[c * r..(c + 1) * r];
+        for (&fi, &v) in rows.iter().zip(src) {
+            debug_assert!((k..k + r).contains(&fi));
+            // SAFETY: the positions after `split` lie in `k..k + r`, so `fi − k < r = fcol.len()`.
+            unsafe { *fcol.get_unchecked_mut(fi - k) += v };
         }
     }
 }
 
 /// Right-looking LU of a small front's `f × k` panel `lp` with row pivoting among its first `k`
-/// rows (applied to `u12` too), then `U12 ← L11⁻¹ U12` and `F22 ← F22 − L21 U12`. `perm[i]` is
+/// rows (applied to `u12` too), then `U12 ← L11⁻¹ U12` and `F22 ← −L21 U12` (overwritten: the
+/// children add their part afterwards). `perm[i]` is
 /// the panel row moved to position `i`. Fails with `(j, true)` at a zero or non-finite pivot
 /// `j`, and with `(j, false)` when a multiplier of column `j` is NaN or exceeds `growth`.
 fn small_front_lu(
@@ -1190,6 +1218,7 @@ fn small_front_lu(
     }
     by_width!(k, schur_update(lp, u12, f22, f), {
         // Wider fronts go to `blocked_front_lu`; the general loop keeps this function total.
+        f22.fill(0.0);
         for (ucol, fcol) in u12.chunks_exact(k).zip(f22.chunks_exact_mut(r)) {
             for (j, &u) in ucol.iter().enumerate() {
                 for (x, &l) in fcol.iter_mut().zip(&lp[j * f + k..(j + 1) * f]) {
@@ -1201,9 +1230,9 @@ fn small_front_lu(
     Ok(())
 }
 
-/// `F22 ← F22 − L21 U12` for a front with `K` fully summed columns: `L21` is rows `K..f` of the
-/// `f × K` panel `lp`, `U12` is `K × r`, `F22` is `r × r` (all column-major, `r = f − K > 0`).
-/// Each column of `F22` is read and written once, its `K` products summed in registers.
+/// `F22 ← −L21 U12` (overwritten) for a front with `K` fully summed columns: `L21` is rows
+/// `K..f` of the `f × K` panel `lp`, `U12` is `K × r`, `F22` is `r × r` (all column-major, `r = f − K > 0`).
+/// Each column of `F22` is written once, its `K` products summed in registers.
 #[inline(always)]
 fn schur_update<const K: usize>(lp: &[f64], u12: &[f64], f22: &mut [f64], f: usize) {
     let r = f - K;
@@ -1211,7 +1240,7 @@ fn schur_update<const K: usize>(lp: &[f64], u12: &[f64], f22: &mut [f64], f: usi
     for (ucol, fcol) in u12.chunks_exact(K).zip(f22.chunks_exact_mut(r)) {
         let u: [f64; K] = core::array::from_fn(|j| ucol[j]);
         for (i, x) in fcol.iter_mut().enumerate() {
-            let mut acc = *x;
+            let mut acc = 0.0;
             for j in 0..K {
                 // SAFETY: every `l[j]` has `r = fcol.len()` entries and `i < r`.
                 acc -= unsafe { *l[j].get_unchecked(i) } * u[j];
@@ -1458,7 +1487,7 @@ fn blocked_front_lu(
     }
     tri::solve_unit_lower_triangular_in_place(f11.rb(), f12.rb_mut(), scratch.par);
     let f22 = MatMut::from_column_major_slice_mut(f22, r, r);
-    matmul(f22, Accum::Add, f21.rb(), f12.rb(), -1.0, scratch.par);
+    matmul(f22, Accum::Replace, f21.rb(), f12.rb(), -1.0, scratch.par);
     Ok(())
 }
 
