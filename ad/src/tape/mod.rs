@@ -5,8 +5,9 @@
 //! A [`Tape`] is activated for recording on the current thread by [`Tape::record`] (or the guard
 //! returned by [`Tape::recording`]). While it is active every arithmetic operation on a [`Var`]
 //! appends one *instruction* — an opcode and up to two operand indices — and its value to the tape.
-//! A [`Var`] is 16 bytes: its value, its index on the tape and the recording's generation number.
-//! It is `Copy + 'static`, so it runs inside nalgebra's generic code like any float.
+//! A [`Var`] is 16 bytes: its value and a tag holding the recording's generation number (36 bits)
+//! and its entry index (28 bits). It is `Copy + 'static`, so it runs inside nalgebra's generic
+//! code like any float.
 //!
 //! Operations whose operands are all constants are folded (no tape entry); a constant operand of
 //! `+ − × ÷` is stored inline in the instruction (a unary entry such as `x + c`); `x * x` and
@@ -42,6 +43,12 @@
 //! non-constant variable while no tape is active, is detected and reported as a
 //! [`TapeError`] by the next sweep — never a panic and never a silently wrong derivative.
 //!
+//! The test is one range test on the tag: a recording with generation `g` and `len` entries owns
+//! the tags `g·2²⁸ .. g·2²⁸ + len`. Generation numbers come round after 2³⁶ − 2 ≈ 6.9·10¹⁰
+//! recordings; a variable kept that long whose index lies past the new recording's end is still
+//! reported, and no operand index past the entry being written can reach the tape — the sweeps,
+//! which index without bounds checks, stay in bounds whatever variables the user keeps.
+//!
 //! ```
 //! use tangent_ad::{Scalar, Tape};
 //!
@@ -65,7 +72,7 @@ mod var;
 
 use core::cell::Cell;
 use core::marker::PhantomData;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 pub use sweep::TapeScalar;
 pub use var::Var;
@@ -86,9 +93,11 @@ pub enum TapeError {
         /// The variable's index.
         index: u32,
         /// The generation of the recording it came from (0: made while no tape was active).
-        found: u32,
+        /// Equal to `expected` for a stale variable whose generation number came round again
+        /// (after 2³⁶ − 2 recordings) with an index past this recording's end.
+        found: u64,
         /// The generation of this tape's recording.
-        expected: u32,
+        expected: u64,
     },
     /// More than 2²⁸ − 1 entries were recorded.
     #[error("tape is full ({0} entries)")]
@@ -220,9 +229,9 @@ pub(crate) struct Entry {
 
 const _: () = assert!(core::mem::size_of::<Entry>() == 24);
 
-/// Bits of an operand index in [`Entry`].
-const INDEX_BITS: u32 = 28;
-const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+/// Bits of an operand index in [`Entry`] (and of the index in a [`Var`]'s tag).
+pub(crate) const INDEX_BITS: u32 = 28;
+pub(crate) const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
 
 impl Entry {
     /// Packs an instruction (`a`, `b` < 2²⁸: guaranteed by [`MAX_ENTRIES`]).
@@ -343,20 +352,26 @@ pub(crate) struct TapeData {
     /// Entries the reverse sweep's multiply-add stream does not cover, in increasing order:
     /// the inputs (whose adjoints are the result) and the `Rule` entries (a vjp call).
     pub(crate) breaks: Vec<u32>,
-    pub(crate) generation: u32,
+    /// This recording's number (`1..=GENERATIONS`), 0 before the first recording.
+    pub(crate) generation: u64,
+    /// `generation << 28`: the tag of entry 0 (a variable's tag is `base | index`).
+    base: u64,
     /// First failure during recording; reported by every later sweep.
     pub(crate) error: Option<TapeError>,
 }
 
-static NEXT_GENERATION: AtomicU32 = AtomicU32::new(1);
+/// Number of distinct generations: 36 bits of a [`Var`]'s tag, less two so that no tag of a
+/// recording (`generation << 28 | index`, `index < 2²⁸ − 1`) reaches [`var::ORPHAN`].
+const GENERATIONS: u64 = (1 << (64 - INDEX_BITS)) - 2;
+const _: () = assert!((GENERATIONS << INDEX_BITS | (MAX_ENTRIES as u64 - 1)) < var::ORPHAN);
 
-fn next_generation() -> u32 {
-    loop {
-        let g = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
-        if g != 0 {
-            return g; // 0 marks variables made while no tape was active
-        }
-    }
+/// Recordings started so far in this process.
+static RECORDINGS: AtomicU64 = AtomicU64::new(0);
+
+/// A generation number for a new recording, in `1..=GENERATIONS` (the counter comes round
+/// after 6.9·10¹⁰ recordings; see [`TapeData::index_of`] for why that is harmless).
+fn next_generation() -> u64 {
+    RECORDINGS.fetch_add(1, Ordering::Relaxed) % GENERATIONS + 1
 }
 
 thread_local! {
@@ -378,6 +393,7 @@ impl TapeData {
             node_inputs: Vec::new(),
             breaks: Vec::new(),
             generation: 0,
+            base: 0,
             error: None,
         }
     }
@@ -391,19 +407,51 @@ impl TapeData {
         self.node_inputs.clear();
         self.breaks.clear();
         self.error = None;
-        self.generation = next_generation();
+        self.set_generation(next_generation());
+    }
+
+    fn set_generation(&mut self, generation: u64) {
+        debug_assert!((1..=GENERATIONS).contains(&generation));
+        self.generation = generation;
+        self.base = generation << INDEX_BITS;
+    }
+
+    /// The entry index of `x` if it is a variable of this recording: its tag lies in
+    /// `base .. base + len`. One subtraction and one comparison.
+    ///
+    /// Constants, orphans and variables of other recordings fail it, and so does a stale
+    /// variable whose generation number came round again (after 2³⁶ − 2 recordings) if its
+    /// index is past this recording's end. An operand index written to the tape is therefore
+    /// always below the index of the entry being written — the invariant that lets the sweeps
+    /// index without bounds checks — whatever variables the user keeps around.
+    #[inline(always)]
+    pub(crate) fn index_of(&self, x: Var) -> Option<u32> {
+        let i = x.tag.wrapping_sub(self.base);
+        if i < self.entries.len() as u64 {
+            // SAFETY: `i < len ≤ limit ≤ MAX_ENTRIES` (entries are only added by `push_with`
+            // below `limit`). Telling the compiler spares masking the index when it is packed.
+            unsafe { core::hint::assert_unchecked(i < MAX_ENTRIES as u64) };
+            Some(i as u32)
+        } else {
+            None
+        }
     }
 
     /// Poisons the recording for a variable of another recording; returns an orphan.
     #[cold]
     #[inline(never)]
     pub(crate) fn foreign(&mut self, x: Var, v: f64) -> Var {
-        self.fail(TapeError::ForeignVariable {
-            index: x.index,
-            found: x.generation,
-            expected: self.generation,
-        });
+        self.fail(self.foreign_error(x));
         Var::orphan(v)
+    }
+
+    #[cold]
+    fn foreign_error(&self, x: Var) -> TapeError {
+        TapeError::ForeignVariable {
+            index: x.index(),
+            found: x.generation(),
+            expected: self.generation,
+        }
     }
 
     #[cold]
@@ -447,6 +495,7 @@ impl TapeData {
         operands: impl FnOnce(u32) -> (u32, u32),
     ) -> Var {
         let idx = self.entries.len();
+        let base = self.base;
         if idx >= self.limit && !self.grow() {
             return Var::orphan(v);
         }
@@ -463,7 +512,7 @@ impl TapeData {
                 .write(Entry::new(op, a, b, pa, pb));
             self.entries.set_len(idx + 1);
         }
-        Var::on_tape(v, idx as u32, self.generation)
+        Var::on_tape(v, base, idx as u32)
     }
 
     /// Makes room for more entries (doubling); `false` (and the tape poisoned) past
@@ -482,21 +531,18 @@ impl TapeData {
     }
 
     /// The entry index of `x` on this tape, materialising constants; `None` (and the tape
-    /// poisoned) for a foreign variable.
+    /// poisoned) for a foreign variable or a full tape.
     #[inline(always)]
     pub(crate) fn operand(&mut self, x: Var) -> Option<u32> {
         if x.is_const() {
-            return Some(self.push_nullary(Op::Const, x.value, x.value).index);
+            let c = self.push_nullary(Op::Const, x.value, x.value);
+            return self.index_of(c);
         }
-        if x.generation != self.generation {
-            self.fail(TapeError::ForeignVariable {
-                index: x.index,
-                found: x.generation,
-                expected: self.generation,
-            });
-            return None;
+        let i = self.index_of(x);
+        if i.is_none() {
+            self.fail(self.foreign_error(x));
         }
-        Some(x.index)
+        i
     }
 
     pub(crate) fn check(&self) -> Result<(), TapeError> {
@@ -511,14 +557,10 @@ impl TapeData {
         if y.is_const() {
             return Ok(None);
         }
-        if y.generation != self.generation || y.index as usize >= self.entries.len() {
-            return Err(TapeError::ForeignVariable {
-                index: y.index,
-                found: y.generation,
-                expected: self.generation,
-            });
+        match self.index_of(y) {
+            Some(i) => Ok(Some(i as usize)),
+            None => Err(self.foreign_error(y)),
         }
-        Ok(Some(y.index as usize))
     }
 }
 
@@ -585,10 +627,10 @@ impl Recording<'_> {
         // it is alive during this call (see `with_active`).
         let t = unsafe { &mut *self.data };
         let var = t.push_nullary(Op::Input, v, 0.0);
-        if var.tape_index().is_some() {
-            t.inputs.push(var.index);
+        if let Some(i) = t.index_of(var) {
+            t.inputs.push(i);
             t.input_values.push(v);
-            t.breaks.push(var.index);
+            t.breaks.push(i);
         }
         var
     }
@@ -611,6 +653,15 @@ impl Recording<'_> {
     /// New independent variables with the values `x`.
     pub fn inputs(&mut self, x: &[f64]) -> Vec<Var> {
         x.iter().map(|&xi| self.input(xi)).collect()
+    }
+}
+
+#[cfg(test)]
+impl Recording<'_> {
+    /// Gives the recording generation `g`, as if the counter had come round to it.
+    fn set_generation(&mut self, g: u64) {
+        // SAFETY: see `Recording::input`.
+        unsafe { &mut *self.data }.set_generation(g);
     }
 }
 
@@ -966,4 +1017,73 @@ pub(crate) fn record_rule<R: Rule>(rule: &R, x: &[Var], y: &mut [Var]) -> Result
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Scalar;
+
+    /// A variable kept from an earlier recording whose generation number is given out again
+    /// (after 2³⁶ − 2 recordings; simulated) is reported when its index lies past the new
+    /// recording's end, as an operand and as an output — never written to the tape.
+    #[test]
+    fn stale_variable_after_generation_wrap_is_reported() {
+        let mut old = Tape::new();
+        let stale = old.record(&[1.0, 2.0], |x| (x[0] * x[1]).sin() + x[0]);
+        let generation = old.data.generation;
+        let stale_index = stale.tape_index().unwrap_or(usize::MAX);
+        assert!(
+            stale_index >= 2,
+            "the stale variable is past the new recording's end"
+        );
+
+        let mut tape = Tape::new();
+        let y = {
+            let mut rec = tape.recording();
+            rec.set_generation(generation);
+            let x = rec.input(3.0);
+            x * stale
+        };
+        assert_eq!(tape.data.generation, generation);
+        let expected = TapeError::ForeignVariable {
+            index: stale_index as u32,
+            found: generation,
+            expected: generation,
+        };
+        assert_eq!(tape.error(), Some(&expected));
+        let mut g = [0.0];
+        assert_eq!(tape.gradient(y, &mut g), Err(expected.clone()));
+        assert!(tape.replay(&[1.0]).is_err());
+
+        // As an output of a clean recording of the same generation.
+        let y = {
+            let mut rec = tape.recording();
+            rec.set_generation(generation);
+            let x = rec.input(3.0);
+            x.sin()
+        };
+        assert!(tape.error().is_none());
+        assert_eq!(tape.value(stale), Err(expected.clone()));
+        assert_eq!(tape.gradient(stale, &mut g), Err(expected));
+        tape.gradient(y, &mut g).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(g[0], 3f64.cos());
+    }
+
+    /// The last generation's tags stay clear of the constant and orphan tags.
+    #[test]
+    fn last_generation_records_and_differentiates() {
+        let mut tape = Tape::new();
+        let y = {
+            let mut rec = tape.recording();
+            rec.set_generation(GENERATIONS);
+            let x = rec.inputs(&[2.0, 5.0]);
+            let c = Var::constant(3.0);
+            x[0] * x[1] + c * x[0] + (x[1] + 1.0).ln()
+        };
+        assert!(y.tape_index().is_some() && !y.is_const());
+        let mut g = [0.0; 2];
+        tape.gradient(y, &mut g).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(g, [5.0 + 3.0, 2.0 + 1.0 / 6.0]);
+    }
 }

@@ -13,71 +13,83 @@ use crate::scalar::Scalar;
 /// `powi`; kept in the entry's unused partial slot), computing its value and partial from the
 /// one table of formulas.
 ///
-/// The fast path is one test: constants and orphans have generation 0, which no recording has,
-/// so `x.generation == t.generation` says at once that `x` is a variable of the active tape.
+/// The fast path is one range test on the variable's tag (see `TapeData::index_of`): it fails
+/// for constants, orphans and variables of other recordings alike, which the out-of-line
+/// [`unary_other`] then tells apart.
 #[inline(always)]
 fn unary(x: Var, op: Op, c: f64) -> Var {
     let (v, pa, _) = local::<f64>(op, x.value, 0.0, c);
     if let Some(t) = active()
-        && x.generation == t.generation
+        && let Some(i) = t.index_of(x)
     {
-        return t.push_unary(op, x.index, v, pa, c);
+        return t.push_unary(op, i, v, pa, c);
     }
+    unary_other(x, v)
+}
+
+/// The result `v` of a unary operation on `x` when `x` is not a variable of the active
+/// recording: a constant for a constant, otherwise an orphan (and the recording, if any,
+/// poisoned).
+#[inline(never)]
+fn unary_other(x: Var, v: f64) -> Var {
     if x.is_const() {
         return Var::constant(v);
     }
-    let Some(t) = active() else {
-        return Var::orphan(v);
-    };
-    if x.generation != t.generation {
-        return t.foreign(x, v);
+    match active() {
+        Some(t) => t.foreign(x, v),
+        None => Var::orphan(v),
     }
-    t.push_unary(op, x.index, v, pa, c)
 }
 
-/// The active tape if both `a` and `b` are variables of its recording (see [`unary`]).
+/// The active tape and the entry indices of `a` and `b` if both are variables of its recording.
 #[inline(always)]
-fn recording_both<'a>(a: Var, b: Var) -> Option<&'a mut TapeData> {
+fn recording_both<'a>(a: Var, b: Var) -> Option<(&'a mut TapeData, u32, u32)> {
     let t = active()?;
-    (a.generation == t.generation && b.generation == t.generation).then_some(t)
+    let ia = t.index_of(a)?;
+    let ib = t.index_of(b)?;
+    Some((t, ia, ib))
 }
 
 /// Records a binary entry `op(a, b)` of two variables of the active recording, or falls back
-/// to [`binary`].
+/// to [`binary_other`].
 #[inline(always)]
 fn binary_fast(a: Var, b: Var, op: Op) -> Var {
     match recording_both(a, b) {
-        Some(t) => {
+        Some((t, ia, ib)) => {
             let (v, pa, pb) = local::<f64>(op, a.value, b.value, 0.0);
-            t.push(op, a.index, b.index, v, pa, pb)
+            t.push(op, ia, ib, v, pa, pb)
         }
-        None => binary(a, b, op),
+        None => binary_other(a, b, op),
     }
 }
 
-/// Records a binary entry `op(a, b)`; a constant operand is materialised as a `Const` entry.
-#[inline(always)]
-fn binary(a: Var, b: Var, op: Op) -> Var {
-    let (v, pa, pb) = local::<f64>(op, a.value, b.value, 0.0);
-    if a.is_const() && b.is_const() {
-        return Var::constant(v);
-    }
-    let Some(t) = active() else {
-        return Var::orphan(v);
-    };
-    if !a.is_const() && !b.is_const() {
-        // The common case: two variables of this recording.
-        if a.generation != t.generation {
-            return t.foreign(a, v);
+/// A binary operation `op(a, b)` where `a` and `b` are not both variables of the active
+/// recording: folded when both are constants; a constant operand of `+ − × ÷` becomes a unary
+/// entry with the constant inline, of the other operations a `Const` entry; a variable of
+/// another recording (or of none) poisons the recording and gives an orphan.
+#[inline(never)]
+fn binary_other(a: Var, b: Var, op: Op) -> Var {
+    match (op, a.is_const(), b.is_const()) {
+        (_, true, true) => Var::constant(local::<f64>(op, a.value, b.value, 0.0).0),
+        (Op::Add, false, true) => unary(a, Op::AddC, b.value),
+        (Op::Add, true, false) => unary(b, Op::AddC, a.value),
+        // a − c = a + (−c) exactly in IEEE arithmetic.
+        (Op::Sub, false, true) => unary(a, Op::AddC, -b.value),
+        (Op::Sub, true, false) => unary(b, Op::CSub, a.value),
+        (Op::Mul, false, true) => unary(a, Op::MulC, b.value),
+        (Op::Mul, true, false) => unary(b, Op::MulC, a.value),
+        (Op::Div, false, true) => unary(a, Op::DivC, b.value),
+        (Op::Div, true, false) => unary(b, Op::CDiv, a.value),
+        _ => {
+            let (v, pa, pb) = local::<f64>(op, a.value, b.value, 0.0);
+            let Some(t) = active() else {
+                return Var::orphan(v);
+            };
+            match (t.operand(a), t.operand(b)) {
+                (Some(ia), Some(ib)) => t.push(op, ia, ib, v, pa, pb),
+                _ => Var::orphan(v),
+            }
         }
-        if b.generation != t.generation {
-            return t.foreign(b, v);
-        }
-        return t.push(op, a.index, b.index, v, pa, pb);
-    }
-    match (t.operand(a), t.operand(b)) {
-        (Some(ia), Some(ib)) => t.push(op, ia, ib, v, pa, pb),
-        _ => Var::orphan(v),
     }
 }
 
@@ -93,13 +105,15 @@ impl Add for Var {
     type Output = Var;
     #[inline(always)]
     fn add(self, o: Var) -> Var {
-        if recording_both(self, o).is_some() {
-            return binary_fast(self, o, Op::Add);
+        if let Some((t, ia, ib)) = recording_both(self, o) {
+            let (v, pa, pb) = local::<f64>(Op::Add, self.value, o.value, 0.0);
+            return t.push(Op::Add, ia, ib, v, pa, pb);
         }
+        // A constant operand is kept inline in a unary entry.
         match (self.is_const(), o.is_const()) {
-            (false, false) => binary(self, o, Op::Add),
             (false, true) => unary(self, Op::AddC, o.value),
-            (true, _) => unary(o, Op::AddC, self.value),
+            (true, false) => unary(o, Op::AddC, self.value),
+            _ => binary_other(self, o, Op::Add),
         }
     }
 }
@@ -107,14 +121,16 @@ impl Sub for Var {
     type Output = Var;
     #[inline(always)]
     fn sub(self, o: Var) -> Var {
-        if recording_both(self, o).is_some() {
-            return binary_fast(self, o, Op::Sub);
+        if let Some((t, ia, ib)) = recording_both(self, o) {
+            let (v, pa, pb) = local::<f64>(Op::Sub, self.value, o.value, 0.0);
+            return t.push(Op::Sub, ia, ib, v, pa, pb);
         }
+        // A constant operand is kept inline in a unary entry.
         match (self.is_const(), o.is_const()) {
-            (false, false) => binary(self, o, Op::Sub),
             // a − c = a + (−c) exactly in IEEE arithmetic.
             (false, true) => unary(self, Op::AddC, -o.value),
-            (true, _) => unary(o, Op::CSub, self.value),
+            (true, false) => unary(o, Op::CSub, self.value),
+            _ => binary_other(self, o, Op::Sub),
         }
     }
 }
@@ -122,23 +138,21 @@ impl Mul for Var {
     type Output = Var;
     #[inline(always)]
     fn mul(self, o: Var) -> Var {
-        if let Some(t) = recording_both(self, o) {
+        match recording_both(self, o) {
             // `x * x`: one operand (the same variable twice, bit for bit the same value).
-            if self.index == o.index {
+            Some((t, ia, ib)) if ia == ib => {
                 let (v, pa, _) = local::<f64>(Op::Square, self.value, 0.0, 0.0);
-                return t.push_unary(Op::Square, self.index, v, pa, 0.0);
+                t.push_unary(Op::Square, ia, v, pa, 0.0)
             }
-            let (v, pa, pb) = local::<f64>(Op::Mul, self.value, o.value, 0.0);
-            return t.push(Op::Mul, self.index, o.index, v, pa, pb);
-        }
-        match (self.is_const(), o.is_const()) {
-            // `x * x`: one operand (the same variable twice, bit for bit the same value).
-            (false, false) if self.index == o.index && self.generation == o.generation => {
-                unary(self, Op::Square, 0.0)
+            Some((t, ia, ib)) => {
+                let (v, pa, pb) = local::<f64>(Op::Mul, self.value, o.value, 0.0);
+                t.push(Op::Mul, ia, ib, v, pa, pb)
             }
-            (false, false) => binary(self, o, Op::Mul),
-            (false, true) => unary(self, Op::MulC, o.value),
-            (true, _) => unary(o, Op::MulC, self.value),
+            None => match (self.is_const(), o.is_const()) {
+                (false, true) => unary(self, Op::MulC, o.value),
+                (true, false) => unary(o, Op::MulC, self.value),
+                _ => binary_other(self, o, Op::Mul),
+            },
         }
     }
 }
@@ -146,13 +160,15 @@ impl Div for Var {
     type Output = Var;
     #[inline(always)]
     fn div(self, o: Var) -> Var {
-        if recording_both(self, o).is_some() {
-            return binary_fast(self, o, Op::Div);
+        if let Some((t, ia, ib)) = recording_both(self, o) {
+            let (v, pa, pb) = local::<f64>(Op::Div, self.value, o.value, 0.0);
+            return t.push(Op::Div, ia, ib, v, pa, pb);
         }
+        // A constant operand is kept inline in a unary entry.
         match (self.is_const(), o.is_const()) {
-            (false, false) => binary(self, o, Op::Div),
             (false, true) => unary(self, Op::DivC, o.value),
-            (true, _) => unary(o, Op::CDiv, self.value),
+            (true, false) => unary(o, Op::CDiv, self.value),
+            _ => binary_other(self, o, Op::Div),
         }
     }
 }

@@ -2,13 +2,16 @@
 
 use core::fmt;
 
-/// Index marking a constant (no tape entry).
-pub(crate) const CONST: u32 = u32::MAX;
-/// Index marking a value computed from tape variables while no tape was active.
-pub(crate) const ORPHAN: u32 = u32::MAX - 1;
+use super::{INDEX_BITS, INDEX_MASK};
 
-/// A reverse-mode variable: its value, its index on the active [`Tape`](crate::Tape) and the
-/// generation of the recording that made it. `Copy`, `'static`, 16 bytes.
+/// Tag of a constant (no tape entry).
+pub(crate) const CONST: u64 = u64::MAX;
+/// Tag of a value computed from tape variables while no tape was active.
+pub(crate) const ORPHAN: u64 = u64::MAX - 1;
+
+/// A reverse-mode variable: its value and its *tag*, which names the recording that made it
+/// (its generation, 36 bits) and its entry index on that recording (28 bits). `Copy`,
+/// `'static`, 16 bytes.
 ///
 /// `Var::from(c)` (or [`Scalar::cst`](crate::Scalar::cst)) is a constant: it needs no tape and
 /// operations among constants are folded.
@@ -16,8 +19,11 @@ pub(crate) const ORPHAN: u32 = u32::MAX - 1;
 #[repr(C)]
 pub struct Var {
     pub(crate) value: f64,
-    pub(crate) index: u32,
-    pub(crate) generation: u32,
+    /// `generation << 28 | index` for a variable on a tape; [`CONST`] or [`ORPHAN`] otherwise.
+    /// A recording with generation `g` owns the tags `g << 28 .. g << 28 + len`, so one
+    /// subtraction and one comparison tell whether a variable is one of its entries (see
+    /// `TapeData::index_of`).
+    pub(crate) tag: u64,
 }
 
 const _: () = assert!(core::mem::size_of::<Var>() == 16);
@@ -26,19 +32,16 @@ impl Var {
     /// A constant.
     #[inline(always)]
     pub const fn constant(value: f64) -> Self {
-        Self {
-            value,
-            index: CONST,
-            generation: 0,
-        }
+        Self { value, tag: CONST }
     }
 
+    /// The variable of entry `index` of the recording whose tags start at `base`
+    /// (`generation << 28`).
     #[inline(always)]
-    pub(crate) fn on_tape(value: f64, index: u32, generation: u32) -> Self {
+    pub(crate) fn on_tape(value: f64, base: u64, index: u32) -> Self {
         Self {
             value,
-            index,
-            generation,
+            tag: base | u64::from(index),
         }
     }
 
@@ -46,17 +49,13 @@ impl Var {
     /// using it in a recording poisons that recording.
     #[inline(always)]
     pub(crate) fn orphan(value: f64) -> Self {
-        Self {
-            value,
-            index: ORPHAN,
-            generation: 0,
-        }
+        Self { value, tag: ORPHAN }
     }
 
     /// `true` for a constant (not on any tape).
     #[inline(always)]
     pub fn is_const(&self) -> bool {
-        self.index == CONST
+        self.tag == CONST
     }
 
     /// The primal value.
@@ -67,7 +66,22 @@ impl Var {
 
     /// The variable's entry index on its tape (`None` for a constant or an orphan).
     pub fn tape_index(&self) -> Option<usize> {
-        (self.index < ORPHAN).then_some(self.index as usize)
+        (self.tag < ORPHAN).then_some((self.tag & INDEX_MASK) as usize)
+    }
+
+    /// The entry index part of the tag (meaningful for a variable on a tape).
+    #[inline(always)]
+    pub(crate) fn index(&self) -> u32 {
+        (self.tag & INDEX_MASK) as u32
+    }
+
+    /// The generation part of the tag (0 for a constant or an orphan).
+    pub(crate) fn generation(&self) -> u64 {
+        if self.tag >= ORPHAN {
+            0
+        } else {
+            self.tag >> INDEX_BITS
+        }
     }
 }
 
@@ -80,10 +94,16 @@ impl Default for Var {
 
 impl fmt::Debug for Var {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.index {
+        match self.tag {
             CONST => write!(f, "Var({:?}, const)", self.value),
             ORPHAN => write!(f, "Var({:?}, orphan)", self.value),
-            i => write!(f, "Var({:?}, #{i}@{})", self.value, self.generation),
+            _ => write!(
+                f,
+                "Var({:?}, #{}@{})",
+                self.value,
+                self.index(),
+                self.generation()
+            ),
         }
     }
 }
