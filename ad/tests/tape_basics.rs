@@ -125,3 +125,61 @@ fn dimension_errors() {
         Err(TapeError::DimensionMismatch { .. })
     ));
 }
+
+/// A recording started (and finished) inside another: the outer one resumes where it stopped,
+/// across buffer growth in both (more than 1024 entries each).
+#[test]
+fn nested_recordings_resume_the_outer_one() {
+    fn chain<S: Scalar>(x: S, k: usize) -> S {
+        let mut y = x;
+        for _ in 0..k {
+            y = y * 0.5 + x.sin() * 0.25;
+        }
+        y
+    }
+    let k = 800; // ~3 entries per step
+    let mut outer = Tape::new();
+    let mut inner = Tape::new();
+    let mut inner_out = None;
+    let y = outer.record(&[0.7], |x| {
+        let a = chain(x[0], k);
+        inner_out = Some(inner.record(&[1.3], |z| chain(z[0], k)));
+        chain(a, k) + x[0]
+    });
+    assert!(outer.error().is_none() && inner.error().is_none());
+    assert!(outer.len() > 2048 && inner.len() > 1024);
+
+    let d = |x: f64, k: usize| chain(Dual::<1>::new(x, [1.0]), k);
+    let mut g = [0.0];
+    outer.gradient(y, &mut g).unwrap();
+    let expected = chain(d(0.7, k), k) + Dual::new(0.7, [1.0]);
+    // 1e-13: the same operations in another order of accumulation.
+    assert!((g[0] - expected.d[0]).abs() < 1e-13);
+    assert_eq!(outer.value(y).unwrap(), expected.v);
+    let z = inner_out.unwrap();
+    inner.gradient(z, &mut g).unwrap();
+    assert!((g[0] - d(1.3, k).d[0]).abs() < 1e-13);
+}
+
+/// A tape dropped while the guard of its recording was leaked no longer records: later
+/// operations on its variables give orphans instead of writing to freed memory.
+#[test]
+fn leaked_recording_guard_of_a_dropped_tape() {
+    let mut t = Tape::new();
+    let x = {
+        let mut rec = t.recording();
+        let x = rec.input(2.0);
+        std::mem::forget(rec);
+        x
+    };
+    drop(t);
+    let y = x.sin() * x;
+    assert_eq!(y.val(), 2f64.sin() * 2.0);
+    assert!(y.tape_index().is_none() && !y.is_const());
+    // A new tape records normally afterwards.
+    let mut t = Tape::new();
+    let y = t.record(&[2.0], |x| x[0].sin() * x[0]);
+    let mut g = [0.0];
+    t.gradient(y, &mut g).unwrap();
+    assert_eq!(g[0], 2f64.cos() * 2.0 + 2f64.sin());
+}

@@ -9,6 +9,11 @@
 //! and its entry index (28 bits). It is `Copy + 'static`, so it runs inside nalgebra's generic
 //! code like any float.
 //!
+//! The recording state (which tape, its entry buffer, length and generation) lives in
+//! thread-local storage, so recording an operation is a few loads at fixed offsets from the
+//! thread pointer, a range test per operand and one 24-byte store into the buffer — no pointer
+//! to the tape is followed (see the `cursor` module).
+//!
 //! Operations whose operands are all constants are folded (no tape entry); a constant operand of
 //! `+ − × ÷` is stored inline in the instruction (a unary entry such as `x + c`); `x * x` and
 //! `x.powi(2)` record one unary `Square` entry.
@@ -65,12 +70,12 @@
 //! assert!((tape.value(y).unwrap() - (0.5 * 1f64.sin() + 0.5f64.exp())).abs() < 1e-15);
 //! ```
 
+mod cursor;
 mod local;
 mod ops;
 mod sweep;
 mod var;
 
-use core::cell::Cell;
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -334,11 +339,8 @@ impl<R: Rule> TapeRule for RuleNode<R> {
 pub(crate) struct TapeData {
     /// The recorded program with its local partials (computed when recording, refreshed by
     /// replay). A unary entry's `pb` slot holds its constant, so there is no constant pool.
+    /// While the tape records, its length lags behind (see the `cursor` module).
     pub(crate) entries: Vec<Entry>,
-    /// `min(entries.capacity(), MAX_ENTRIES)`: where recording stops to grow the buffer or
-    /// fail. (`Vec::reserve` may give more capacity than asked, past what the 28-bit operand
-    /// indices can name; comparing with the capacity alone would let such entries be written.)
-    limit: usize,
     /// Values of every entry after a replay (empty until the first replay).
     pub(crate) vals: Vec<f64>,
     /// `true` when `vals` holds the current values (after a replay).
@@ -369,22 +371,15 @@ const _: () = assert!((GENERATIONS << INDEX_BITS | (MAX_ENTRIES as u64 - 1)) < v
 static RECORDINGS: AtomicU64 = AtomicU64::new(0);
 
 /// A generation number for a new recording, in `1..=GENERATIONS` (the counter comes round
-/// after 6.9·10¹⁰ recordings; see [`TapeData::index_of`] for why that is harmless).
+/// after 6.9·10¹⁰ recordings; see [`cursor::index`] for why that is harmless).
 fn next_generation() -> u64 {
     RECORDINGS.fetch_add(1, Ordering::Relaxed) % GENERATIONS + 1
-}
-
-thread_local! {
-    /// The tape recording on this thread (null when none). Const-initialised and without a
-    /// destructor, so access is a plain thread-local load.
-    static ACTIVE: Cell<*mut TapeData> = const { Cell::new(core::ptr::null_mut()) };
 }
 
 impl TapeData {
     fn new() -> Self {
         Self {
             entries: Vec::new(),
-            limit: 0,
             vals: Vec::new(),
             replayed: false,
             input_values: Vec::new(),
@@ -416,37 +411,15 @@ impl TapeData {
         self.base = generation << INDEX_BITS;
     }
 
-    /// The entry index of `x` if it is a variable of this recording: its tag lies in
-    /// `base .. base + len`. One subtraction and one comparison.
-    ///
-    /// Constants, orphans and variables of other recordings fail it, and so does a stale
-    /// variable whose generation number came round again (after 2³⁶ − 2 recordings) if its
-    /// index is past this recording's end. An operand index written to the tape is therefore
-    /// always below the index of the entry being written — the invariant that lets the sweeps
-    /// index without bounds checks — whatever variables the user keeps around.
-    #[inline(always)]
-    pub(crate) fn index_of(&self, x: Var) -> Option<u32> {
+    /// The entry index of `x` if it is a variable of this (finished) recording: its tag lies
+    /// in `base .. base + len` (see [`cursor::index`], the same test while recording).
+    fn index_of(&self, x: Var) -> Option<u32> {
         let i = x.tag.wrapping_sub(self.base);
-        if i < self.entries.len() as u64 {
-            // SAFETY: `i < len ≤ limit ≤ MAX_ENTRIES` (entries are only added by `push_with`
-            // below `limit`). Telling the compiler spares masking the index when it is packed.
-            unsafe { core::hint::assert_unchecked(i < MAX_ENTRIES as u64) };
-            Some(i as u32)
-        } else {
-            None
-        }
-    }
-
-    /// Poisons the recording for a variable of another recording; returns an orphan.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn foreign(&mut self, x: Var, v: f64) -> Var {
-        self.fail(self.foreign_error(x));
-        Var::orphan(v)
+        (i < self.entries.len() as u64).then_some(i as u32)
     }
 
     #[cold]
-    fn foreign_error(&self, x: Var) -> TapeError {
+    pub(crate) fn foreign_error(&self, x: Var) -> TapeError {
         TapeError::ForeignVariable {
             index: x.index(),
             found: x.generation(),
@@ -459,90 +432,6 @@ impl TapeData {
         if self.error.is_none() {
             self.error = Some(e);
         }
-    }
-
-    /// Appends a binary entry `op(a, b)` (or a `Rule` entry, `a` its node) with value `v` and
-    /// local partials `pa`, `pb`; returns its variable.
-    #[inline(always)]
-    pub(crate) fn push(&mut self, op: Op, a: u32, b: u32, v: f64, pa: f64, pb: f64) -> Var {
-        self.push_with(op, v, pa, pb, |_| (a, b))
-    }
-
-    /// Appends a unary entry `op(a)` with value `v`, partial `pa` and constant `c` (kept in the
-    /// `pb` slot). Its `b` is its own index, so that the reverse sweep's one multiply-add step
-    /// (see `sweep::reverse_stream`) is harmless there: the product lands in the entry's own
-    /// adjoint slot, which the step clears right after.
-    #[inline(always)]
-    pub(crate) fn push_unary(&mut self, op: Op, a: u32, v: f64, pa: f64, c: f64) -> Var {
-        self.push_with(op, v, pa, c, |own| (a, own))
-    }
-
-    /// Appends an `Input`, `Const` or `RuleOut` entry with value `v` (`pb` is the constant's
-    /// value); both operands are its own index (see [`TapeData::push_unary`]).
-    #[inline(always)]
-    pub(crate) fn push_nullary(&mut self, op: Op, v: f64, pb: f64) -> Var {
-        self.push_with(op, v, 0.0, pb, |own| (own, own))
-    }
-
-    /// Appends an entry whose operands `operands(own index)` gives.
-    #[inline(always)]
-    fn push_with(
-        &mut self,
-        op: Op,
-        v: f64,
-        pa: f64,
-        pb: f64,
-        operands: impl FnOnce(u32) -> (u32, u32),
-    ) -> Var {
-        let idx = self.entries.len();
-        let base = self.base;
-        if idx >= self.limit && !self.grow() {
-            return Var::orphan(v);
-        }
-        // SAFETY: `idx < limit ≤ MAX_ENTRIES` (checked above). Telling the compiler spares
-        // masking the index when it is packed into 28 bits.
-        unsafe { core::hint::assert_unchecked(idx < MAX_ENTRIES) };
-        let (a, b) = operands(idx as u32);
-        // SAFETY: `idx < limit ≤ capacity` (checked above, `grow` reserves when needed): the slot
-        // just past the end is written before the length is raised over it.
-        unsafe {
-            self.entries
-                .as_mut_ptr()
-                .add(idx)
-                .write(Entry::new(op, a, b, pa, pb));
-            self.entries.set_len(idx + 1);
-        }
-        Var::on_tape(v, base, idx as u32)
-    }
-
-    /// Makes room for more entries (doubling); `false` (and the tape poisoned) past
-    /// [`MAX_ENTRIES`].
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self) -> bool {
-        let len = self.entries.len();
-        if len >= MAX_ENTRIES {
-            self.fail(TapeError::TooLarge(len));
-            return false;
-        }
-        self.entries.reserve(len.max(1024).min(MAX_ENTRIES - len));
-        self.limit = self.entries.capacity().min(MAX_ENTRIES);
-        true
-    }
-
-    /// The entry index of `x` on this tape, materialising constants; `None` (and the tape
-    /// poisoned) for a foreign variable or a full tape.
-    #[inline(always)]
-    pub(crate) fn operand(&mut self, x: Var) -> Option<u32> {
-        if x.is_const() {
-            let c = self.push_nullary(Op::Const, x.value, x.value);
-            return self.index_of(c);
-        }
-        let i = self.index_of(x);
-        if i.is_none() {
-            self.fail(self.foreign_error(x));
-        }
-        i
     }
 
     pub(crate) fn check(&self) -> Result<(), TapeError> {
@@ -561,24 +450,6 @@ impl TapeData {
             Some(i) => Ok(Some(i as usize)),
             None => Err(self.foreign_error(y)),
         }
-    }
-}
-
-/// The tape recording on this thread, if any.
-///
-/// `LocalKey::get` on a const-initialised `Cell` without destructor is a plain thread-local load
-/// (`LocalKey::with` with a closure was not inlined: measured 2× slower recording).
-#[inline(always)]
-pub(crate) fn active<'a>() -> Option<&'a mut TapeData> {
-    let p = ACTIVE.get();
-    if p.is_null() {
-        None
-    } else {
-        // SAFETY: a non-null `ACTIVE` was set by a live `Recording`, which holds the unique
-        // borrow of the tape for its lifetime and resets `ACTIVE` when dropped. Callers use the
-        // reference only for the duration of one recording operation on this thread and never
-        // run user code (which could call `active` again) while holding it.
-        Some(unsafe { &mut *p })
     }
 }
 
@@ -602,6 +473,14 @@ impl Default for Tape {
     }
 }
 
+impl Drop for Tape {
+    /// A tape whose recording guard was leaked (`mem::forget`) takes itself out of this
+    /// thread's recording state, so later operations do not write to freed memory.
+    fn drop(&mut self) {
+        cursor::forget(&mut *self.data);
+    }
+}
+
 impl core::fmt::Debug for Tape {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Tape")
@@ -616,18 +495,18 @@ impl core::fmt::Debug for Tape {
 /// The guard of an active recording; see [`Tape::recording`]. Dropping it stops the recording.
 pub struct Recording<'t> {
     data: *mut TapeData,
-    previous: *mut TapeData,
+    previous: cursor::Saved,
     _tape: PhantomData<&'t mut Tape>,
 }
 
 impl Recording<'_> {
     /// A new independent variable with value `v` (inputs are numbered in creation order).
     pub fn input(&mut self, v: f64) -> Var {
-        // SAFETY: `data` points into the tape this guard borrows uniquely; no other reference to
-        // it is alive during this call (see `with_active`).
-        let t = unsafe { &mut *self.data };
-        let var = t.push_nullary(Op::Input, v, 0.0);
-        if let Some(i) = t.index_of(var) {
+        let var = cursor::push_nullary(Op::Input, v, 0.0);
+        if let Some(i) = cursor::index(var) {
+            // SAFETY: `data` points into the tape this guard borrows uniquely; no other
+            // reference to it is alive during this call.
+            let t = unsafe { &mut *self.data };
             t.inputs.push(i);
             t.input_values.push(v);
             t.breaks.push(i);
@@ -661,13 +540,15 @@ impl Recording<'_> {
     /// Gives the recording generation `g`, as if the counter had come round to it.
     fn set_generation(&mut self, g: u64) {
         // SAFETY: see `Recording::input`.
-        unsafe { &mut *self.data }.set_generation(g);
+        let t = unsafe { &mut *self.data };
+        t.set_generation(g);
+        cursor::set_base(t.base);
     }
 }
 
 impl Drop for Recording<'_> {
     fn drop(&mut self) {
-        ACTIVE.set(self.previous);
+        cursor::end(self.data, self.previous);
     }
 }
 
@@ -689,10 +570,9 @@ impl Tape {
     /// that was active before.
     pub fn recording(&mut self) -> Recording<'_> {
         self.data.clear();
-        let data: *mut TapeData = &mut *self.data;
-        let previous = ACTIVE.replace(data);
+        let previous = cursor::begin(&mut self.data);
         Recording {
-            data,
+            data: &mut *self.data,
             previous,
             _tape: PhantomData,
         }
@@ -977,39 +857,47 @@ pub(crate) fn record_rule<R: Rule>(rule: &R, x: &[Var], y: &mut [Var]) -> Result
         }
         return Ok(());
     }
-    let recorded = match active() {
-        None => false,
-        Some(t) => 'rec: {
-            let inputs_start = t.node_inputs.len() as u32;
-            for &xi in x {
-                match t.operand(xi) {
-                    Some(i) => t.node_inputs.push(i),
-                    None => break 'rec false,
-                }
-            }
-            let node = t.nodes.len() as u32;
-            let first_out = t.entries.len() as u32;
-            for (o, &v) in y.iter_mut().zip(&yv) {
-                *o = t.push_nullary(Op::RuleOut, v, 0.0);
-            }
-            let entry = t.push(Op::Rule, node, 0, f64::NAN, 0.0, 0.0);
-            if let Some(e) = entry.tape_index() {
-                t.breaks.push(e as u32);
-            }
-            t.nodes.push(Node {
-                rule: Box::new(RuleNode {
-                    rule: rule.clone(),
-                    state,
-                }),
-                inputs_start,
-                n_inputs: x.len() as u32,
-                first_out,
-                n_outputs: y.len() as u32,
-                x: xv.clone(),
-                y: yv.clone(),
-            });
-            true
+    let recorded = 'rec: {
+        if cursor::active().is_none() {
+            break 'rec false;
         }
+        let mut indices = Vec::with_capacity(x.len());
+        for &xi in x {
+            match cursor::operand(xi) {
+                Some(i) => indices.push(i),
+                None => break 'rec false,
+            }
+        }
+        let first_out = cursor::len() as u32;
+        for (o, &v) in y.iter_mut().zip(&yv) {
+            *o = cursor::push_nullary(Op::RuleOut, v, 0.0);
+        }
+        let Some(node) = cursor::active().map(|t| t.nodes.len() as u32) else {
+            break 'rec false;
+        };
+        let entry = cursor::push(Op::Rule, node, 0, f64::NAN, 0.0, 0.0);
+        // No reference to the tape is held across the pushes above (a push may grow it).
+        let Some(t) = cursor::active() else {
+            break 'rec false;
+        };
+        let inputs_start = t.node_inputs.len() as u32;
+        t.node_inputs.extend_from_slice(&indices);
+        if let Some(e) = entry.tape_index() {
+            t.breaks.push(e as u32);
+        }
+        t.nodes.push(Node {
+            rule: Box::new(RuleNode {
+                rule: rule.clone(),
+                state,
+            }),
+            inputs_start,
+            n_inputs: x.len() as u32,
+            first_out,
+            n_outputs: y.len() as u32,
+            x: xv.clone(),
+            y: yv.clone(),
+        });
+        true
     };
     if !recorded {
         for (o, &v) in y.iter_mut().zip(&yv) {

@@ -3,9 +3,10 @@
 use core::iter::{Product, Sum};
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Rem, Sub, SubAssign};
 
+use super::cursor::{self, index, push, push_unary};
 use super::local::local;
 use super::var::Var;
-use super::{Op, TapeData, active, record_rule};
+use super::{Op, record_rule};
 use crate::rule::{Rule, RuleError};
 use crate::scalar::Scalar;
 
@@ -13,18 +14,16 @@ use crate::scalar::Scalar;
 /// `powi`; kept in the entry's unused partial slot), computing its value and partial from the
 /// one table of formulas.
 ///
-/// The fast path is one range test on the variable's tag (see `TapeData::index_of`): it fails
-/// for constants, orphans and variables of other recordings alike, which the out-of-line
-/// [`unary_other`] then tells apart.
+/// The fast path is one range test on the variable's tag (see [`cursor::index`]): it fails
+/// for constants, orphans, variables of other recordings and when no tape records, which the
+/// out-of-line [`unary_other`] then tells apart.
 #[inline(always)]
 fn unary(x: Var, op: Op, c: f64) -> Var {
     let (v, pa, _) = local::<f64>(op, x.value, 0.0, c);
-    if let Some(t) = active()
-        && let Some(i) = t.index_of(x)
-    {
-        return t.push_unary(op, i, v, pa, c);
+    match index(x) {
+        Some(i) => push_unary(op, i, v, pa, c),
+        None => unary_other(x, v),
     }
-    unary_other(x, v)
 }
 
 /// The result `v` of a unary operation on `x` when `x` is not a variable of the active
@@ -35,19 +34,14 @@ fn unary_other(x: Var, v: f64) -> Var {
     if x.is_const() {
         return Var::constant(v);
     }
-    match active() {
-        Some(t) => t.foreign(x, v),
-        None => Var::orphan(v),
-    }
+    cursor::poison(x);
+    Var::orphan(v)
 }
 
-/// The active tape and the entry indices of `a` and `b` if both are variables of its recording.
+/// The entry indices of `a` and `b` if both are variables of the recording on this thread.
 #[inline(always)]
-fn recording_both<'a>(a: Var, b: Var) -> Option<(&'a mut TapeData, u32, u32)> {
-    let t = active()?;
-    let ia = t.index_of(a)?;
-    let ib = t.index_of(b)?;
-    Some((t, ia, ib))
+fn recording_both(a: Var, b: Var) -> Option<(u32, u32)> {
+    Some((index(a)?, index(b)?))
 }
 
 /// Records a binary entry `op(a, b)` of two variables of the active recording, or falls back
@@ -55,9 +49,9 @@ fn recording_both<'a>(a: Var, b: Var) -> Option<(&'a mut TapeData, u32, u32)> {
 #[inline(always)]
 fn binary_fast(a: Var, b: Var, op: Op) -> Var {
     match recording_both(a, b) {
-        Some((t, ia, ib)) => {
+        Some((ia, ib)) => {
             let (v, pa, pb) = local::<f64>(op, a.value, b.value, 0.0);
-            t.push(op, ia, ib, v, pa, pb)
+            push(op, ia, ib, v, pa, pb)
         }
         None => binary_other(a, b, op),
     }
@@ -82,11 +76,8 @@ fn binary_other(a: Var, b: Var, op: Op) -> Var {
         (Op::Div, true, false) => unary(b, Op::CDiv, a.value),
         _ => {
             let (v, pa, pb) = local::<f64>(op, a.value, b.value, 0.0);
-            let Some(t) = active() else {
-                return Var::orphan(v);
-            };
-            match (t.operand(a), t.operand(b)) {
-                (Some(ia), Some(ib)) => t.push(op, ia, ib, v, pa, pb),
+            match (cursor::operand(a), cursor::operand(b)) {
+                (Some(ia), Some(ib)) => push(op, ia, ib, v, pa, pb),
                 _ => Var::orphan(v),
             }
         }
@@ -105,9 +96,9 @@ impl Add for Var {
     type Output = Var;
     #[inline(always)]
     fn add(self, o: Var) -> Var {
-        if let Some((t, ia, ib)) = recording_both(self, o) {
+        if let Some((ia, ib)) = recording_both(self, o) {
             let (v, pa, pb) = local::<f64>(Op::Add, self.value, o.value, 0.0);
-            return t.push(Op::Add, ia, ib, v, pa, pb);
+            return push(Op::Add, ia, ib, v, pa, pb);
         }
         // A constant operand is kept inline in a unary entry.
         match (self.is_const(), o.is_const()) {
@@ -121,9 +112,9 @@ impl Sub for Var {
     type Output = Var;
     #[inline(always)]
     fn sub(self, o: Var) -> Var {
-        if let Some((t, ia, ib)) = recording_both(self, o) {
+        if let Some((ia, ib)) = recording_both(self, o) {
             let (v, pa, pb) = local::<f64>(Op::Sub, self.value, o.value, 0.0);
-            return t.push(Op::Sub, ia, ib, v, pa, pb);
+            return push(Op::Sub, ia, ib, v, pa, pb);
         }
         // A constant operand is kept inline in a unary entry.
         match (self.is_const(), o.is_const()) {
@@ -140,13 +131,13 @@ impl Mul for Var {
     fn mul(self, o: Var) -> Var {
         match recording_both(self, o) {
             // `x * x`: one operand (the same variable twice, bit for bit the same value).
-            Some((t, ia, ib)) if ia == ib => {
+            Some((ia, ib)) if ia == ib => {
                 let (v, pa, _) = local::<f64>(Op::Square, self.value, 0.0, 0.0);
-                t.push_unary(Op::Square, ia, v, pa, 0.0)
+                push_unary(Op::Square, ia, v, pa, 0.0)
             }
-            Some((t, ia, ib)) => {
+            Some((ia, ib)) => {
                 let (v, pa, pb) = local::<f64>(Op::Mul, self.value, o.value, 0.0);
-                t.push(Op::Mul, ia, ib, v, pa, pb)
+                push(Op::Mul, ia, ib, v, pa, pb)
             }
             None => match (self.is_const(), o.is_const()) {
                 (false, true) => unary(self, Op::MulC, o.value),
@@ -160,9 +151,9 @@ impl Div for Var {
     type Output = Var;
     #[inline(always)]
     fn div(self, o: Var) -> Var {
-        if let Some((t, ia, ib)) = recording_both(self, o) {
+        if let Some((ia, ib)) = recording_both(self, o) {
             let (v, pa, pb) = local::<f64>(Op::Div, self.value, o.value, 0.0);
-            return t.push(Op::Div, ia, ib, v, pa, pb);
+            return push(Op::Div, ia, ib, v, pa, pb);
         }
         // A constant operand is kept inline in a unary entry.
         match (self.is_const(), o.is_const()) {
