@@ -631,8 +631,10 @@ impl Tape {
         self.data.nodes.len()
     }
 
-    /// Bytes the recording occupies (instructions, values, constant pool, rule input lists;
-    /// rule objects and their states not included).
+    /// Bytes the recording occupies: 24 per entry (instruction and partials), the replay
+    /// value buffer once filled (8 per entry), the inputs' values and indices, the reverse
+    /// sweep's break list and the rule nodes' records and input lists (not the rule objects
+    /// and their states, nor the sweeps' adjoint and tangent buffers).
     pub fn bytes(&self) -> usize {
         let d = &self.data;
         d.entries.len() * core::mem::size_of::<Entry>()

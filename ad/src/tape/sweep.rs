@@ -7,18 +7,26 @@
 //! # Cost (P6, extended Rosenbrock)
 //!
 //! A Rosenbrock term records 8 entries (3 `Square`, `−`, `c − x`, `· c`, two `+`). Counted with
-//! `valgrind --tool=cachegrind` at n = 10³, per entry: recording ≈ 38 instructions, replay ≈ 20
+//! `valgrind --tool=callgrind` at n = 10³, per entry: recording ≈ 36 instructions, replay ≈ 20
 //! (one jump-table dispatch, operands read from the value buffer), the `f64` reverse stream
-//! ≈ 20 (no dispatch; a zero-adjoint test, two multiply-adds, one clear); plain `f64`
+//! ≈ 18 (no dispatch; a zero-adjoint test, two fused multiply-adds, one clear); plain `f64`
 //! evaluation is ≈ 15.5 instructions per *term*. Before the stream and the `Square`
 //! instruction the reverse sweep took ≈ 27 per entry (a branch per entry on the opcode's
 //! arity) and replay ≈ 37.
 //!
+//! Instructions are not the whole story. Recording ran at the speed of a chain of dependent
+//! loads (the active tape's pointer from thread-local storage, then its length through it)
+//! until the recording state moved into thread-local storage itself (−25% time for the same
+//! instruction count). The reverse stream is bound by latency: an entry's adjoint is usually
+//! completed by the step just before and read back at once, so every hop pays a multiply-add
+//! and a store-to-load forward (fusing the multiply-add saved 15%; unrolling further, which
+//! saves instructions, saved no time). Replay is bound by its dispatch.
+//!
 //! At n = 10⁵ the tape (24 bytes × 9 entries per term = 21.6 MB), the values and the adjoints
-//! (8 bytes per entry each) no longer fit in cache and the sweeps are bound by memory
-//! traffic rather than instructions: replay reads every entry and writes back the lines whose
-//! partials it refreshes, the reverse sweep reads every entry again and updates an adjoint
-//! per entry — about 100 bytes moved per entry for a replayed gradient.
+//! (8 bytes per entry each) no longer fit in cache: replay keeps its speed per entry (it was
+//! no faster when it skipped writing the refreshed partials back), the reverse sweep, which
+//! reads every entry and updates adjoints scattered over 7 MB, is about a third slower per
+//! entry than at n = 10³.
 
 use super::local::local;
 use super::{Entry, Node, Op, TapeData, TapeError};
