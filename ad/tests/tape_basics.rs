@@ -183,3 +183,54 @@ fn leaked_recording_guard_of_a_dropped_tape() {
     t.gradient(y, &mut g).unwrap();
     assert_eq!(g[0], 2f64.cos() * 2.0 + 2f64.sin());
 }
+
+/// Inputs created in batches, the second after some operations, on a fresh tape (the buffer
+/// grows while they are appended) and on a re-recorded one (room for all of them at once).
+#[test]
+fn input_batches_between_operations() {
+    let x = [0.3, -1.2, 2.0, 0.7, 1.1];
+    let f = |v: &[Var], w: &[Var]| (v[0] * v[1]).sin() * w[0] + w[1] * w[2] * v[1] + v[0].exp();
+    let fd = |v: &[Dual<5>]| (v[0] * v[1]).sin() * v[2] + v[3] * v[4] * v[1] + v[0].exp();
+    let seeded: Vec<Dual<5>> = (0..5)
+        .map(|i| {
+            Dual::new(
+                x[i],
+                core::array::from_fn(|k| if k == i { 1.0 } else { 0.0 }),
+            )
+        })
+        .collect();
+    let expected = fd(&seeded);
+    let mut t = Tape::new();
+    for _ in 0..2 {
+        let y = {
+            let mut rec = t.recording();
+            let mut v = [Var::default(); 2];
+            rec.inputs_into(&x[..2], &mut v).unwrap();
+            let _between = v[0] * v[1]; // an entry before the second batch
+            let mut w = [Var::default(); 3];
+            rec.inputs_into(&x[2..], &mut w).unwrap();
+            f(&v, &w)
+        };
+        assert_eq!(t.n_inputs(), 5);
+        let mut g = [0.0; 5];
+        t.gradient(y, &mut g).unwrap();
+        for i in 0..5 {
+            // 1e-14: the same operations, accumulated in another order.
+            assert!(
+                (g[i] - expected.d[i]).abs() < 1e-14,
+                "{i}: {} vs {}",
+                g[i],
+                expected.d[i]
+            );
+        }
+        t.replay(&x).unwrap();
+        let mut g2 = [0.0; 5];
+        t.gradient(y, &mut g2).unwrap();
+        assert_eq!(g, g2);
+        assert_eq!(t.value(y).unwrap(), expected.v);
+    }
+    assert!(matches!(
+        t.recording().inputs_into(&x, &mut [Var::default(); 2]),
+        Err(TapeError::DimensionMismatch { .. })
+    ));
+}

@@ -237,6 +237,50 @@ fn push_with(op: Op, v: f64, pa: f64, pb: f64, operands: impl FnOnce(u32) -> (u3
     })
 }
 
+/// Appends one `Input` entry per value of `x`, their variables written to `out`
+/// (`out.len() == x.len()`); returns how many were appended (fewer than `x.len()` only when
+/// the tape is full or none records), which are the first ones.
+///
+/// With room for all of them (the usual case: a tape re-recorded keeps its buffer), one
+/// capacity test and one store of the length for the lot.
+pub(crate) fn push_inputs(x: &[f64], out: &mut [Var]) -> usize {
+    let fitted = CURSOR.with(|c| {
+        let start = c.len.get();
+        if x.len() > c.limit.get() - start {
+            return false;
+        }
+        let (entries, base) = (c.entries.get(), c.base.get());
+        for (k, (o, &v)) in out.iter_mut().zip(x).enumerate() {
+            let idx = start + k;
+            // SAFETY: `idx < start + x.len() ≤ limit ≤ MAX_ENTRIES` (tested above) and
+            // `limit ≤ capacity` of the recording tape's buffer (a tape records: `limit` is 0
+            // otherwise, and `x.len() > 0` fails the test): see `push_with`.
+            unsafe {
+                core::hint::assert_unchecked(idx < MAX_ENTRIES);
+                let own = idx as u32;
+                entries
+                    .add(idx)
+                    .write(Entry::new(Op::Input, own, own, 0.0, 0.0));
+            }
+            *o = Var::on_tape(v, base, idx as u32);
+        }
+        c.len.set(start + x.len());
+        true
+    });
+    if fitted {
+        return x.len();
+    }
+    let mut count = 0;
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = push_nullary(Op::Input, v, 0.0);
+        if index(*o).is_none() {
+            break;
+        }
+        count += 1;
+    }
+    count
+}
+
 /// Makes room for more entries (doubling); `false` when no tape records, or (and the tape
 /// poisoned) past [`MAX_ENTRIES`].
 #[cold]

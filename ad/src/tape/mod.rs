@@ -523,15 +523,25 @@ impl Recording<'_> {
                 found: out.len(),
             });
         }
-        for (o, &xi) in out.iter_mut().zip(x) {
-            *o = self.input(xi);
-        }
+        let first = cursor::len();
+        let count = cursor::push_inputs(x, out);
+        // Entries `first .. first + count` (`< 2²⁸`, so the casts are exact) are the new inputs.
+        let indices = (first..first + count).map(|i| i as u32);
+        // SAFETY: see `Recording::input`.
+        let t = unsafe { &mut *self.data };
+        t.inputs.extend(indices.clone());
+        t.input_values.extend_from_slice(&x[..count]);
+        // Above every entry recorded so far: the breaks stay increasing.
+        t.breaks.extend(indices);
         Ok(())
     }
 
     /// New independent variables with the values `x`.
     pub fn inputs(&mut self, x: &[f64]) -> Vec<Var> {
-        x.iter().map(|&xi| self.input(xi)).collect()
+        let mut out = vec![Var::default(); x.len()];
+        // The lengths agree: no error.
+        let _ = self.inputs_into(x, &mut out);
+        out
     }
 }
 

@@ -7,9 +7,10 @@
 //! # Cost (P6, extended Rosenbrock)
 //!
 //! A Rosenbrock term records 8 entries (3 `Square`, `−`, `c − x`, `· c`, two `+`). Counted with
-//! `valgrind --tool=callgrind` at n = 10³, per entry: recording ≈ 36 instructions, replay ≈ 20
-//! (one jump-table dispatch, operands read from the value buffer), the `f64` reverse stream
-//! ≈ 18 (no dispatch; a zero-adjoint test, two fused multiply-adds, one clear); plain `f64`
+//! `valgrind --tool=callgrind` at n = 10³, per entry (inputs included): recording ≈ 31
+//! instructions, replay ≈ 20 (one jump-table dispatch, operands read from the value buffer),
+//! the `f64` reverse sweep ≈ 16 (no dispatch; a zero-adjoint test, two fused multiply-adds,
+//! one clear); plain `f64`
 //! evaluation is ≈ 15.5 instructions per *term*. Before the stream and the `Square`
 //! instruction the reverse sweep took ≈ 27 per entry (a branch per entry on the opcode's
 //! arity) and replay ≈ 37.
@@ -352,8 +353,14 @@ pub(crate) fn forward<T: TapeScalar>(
 pub(crate) fn reverse_f64(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Result<(), TapeError> {
     let n = d.entries.len();
     assert!(adj.len() == n, "adjoint buffer has one slot per entry");
+    // Inputs that are the first entries (the usual case; see `replay_f64`) are the first
+    // breaks, with nothing to stream between them: the stream stops above them.
+    let below = match d.inputs.last() {
+        Some(&l) if l as usize + 1 == d.inputs.len() => d.inputs.len(),
+        _ => 0,
+    };
     let mut hi = n;
-    for &b in d.breaks.iter().rev() {
+    for &b in d.breaks[below..].iter().rev() {
         let b = b as usize;
         if b + 1 < hi {
             reverse_stream_best(&d.entries[..hi], adj, b + 1);
@@ -364,7 +371,7 @@ pub(crate) fn reverse_f64(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Res
         // An input's adjoint is the result, read (and cleared) by the caller.
         hi = b;
     }
-    reverse_stream_best(&d.entries[..hi], adj, 0);
+    reverse_stream_best(&d.entries[..hi], adj, below.min(hi));
     Ok(())
 }
 
