@@ -130,6 +130,24 @@ fn close(a: &[f64], b: &[f64], tol: f64, what: &str) {
     }
 }
 
+/// `⟨J vᵈ, w⟩ = ⟨vᵈ, Jᵀ w⟩` for each direction `d`: `jv` holds the jvps of the directions
+/// stacked in `v` (one output-length block per direction), `jtw` the vjp of `w`.
+fn adjoint_identity(jv: &[f64], w: &[f64], v: &[f64], jtw: &[f64], tol: f64) {
+    let dot = |a: &[f64], b: &[f64]| -> f64 { a.iter().zip(b).map(|(p, q)| p * q).sum() };
+    for (d, (jvd, vd)) in jv
+        .chunks_exact(w.len())
+        .zip(v.chunks_exact(jtw.len()))
+        .enumerate()
+    {
+        let (lhs, rhs) = (dot(jvd, w), dot(vd, jtw));
+        assert!(
+            (lhs - rhs).abs() <= tol * lhs.abs().max(1.0),
+            "direction {d}: {lhs} vs {rhs}"
+        );
+    }
+    assert_eq!(jv.len() / w.len(), v.len() / jtw.len(), "direction count");
+}
+
 const P: [f64; 4] = [0.3, -0.7, 1.1, 0.4];
 
 fn dense_rules(n: usize) -> Vec<(&'static str, LinearSolveRule)> {
@@ -266,22 +284,7 @@ fn jvp_vjp_dot_product_and_closed_forms() {
     let w = rng.vec(n * k);
     let mut jtw = vec![0.0; ni];
     rule.vjp::<f64>(&state, &input, &x, &w, &mut jtw).unwrap();
-    for d in 0..dirs {
-        let lhs: f64 = jv[d * n * k..(d + 1) * n * k]
-            .iter()
-            .zip(&w)
-            .map(|(p, q)| p * q)
-            .sum();
-        let rhs: f64 = v[d * ni..(d + 1) * ni]
-            .iter()
-            .zip(&jtw)
-            .map(|(p, q)| p * q)
-            .sum();
-        assert!(
-            (lhs - rhs).abs() <= 1e-13 * lhs.abs().max(1.0),
-            "direction {d}: {lhs} vs {rhs}"
-        );
-    }
+    adjoint_identity(&jv, &w, &v, &jtw, 1e-13);
     // Closed form of the vjp with the hand-written solver: b̄ = A⁻ᵀ w, Ā = −b̄ xᵀ.
     let at: Vec<f64> = (0..n * n).map(|p| a[(p / n) + n * (p % n)]).collect();
     for c in 0..k {
@@ -367,23 +370,8 @@ fn sparse_rule_derivatives_on_f64_match_the_dense_rule() {
             sparse.vjp::<f64>(&state, &input, &x, &w, &mut g).unwrap();
             let twice: Vec<f64> = once.iter().map(|v| 2.0 * v).collect();
             close(&g, &twice, 1e-15, "accumulated vjp");
-            for d in 0..dirs {
-                let lhs: f64 = jv[d * n * k..(d + 1) * n * k]
-                    .iter()
-                    .zip(&w)
-                    .map(|(p, q)| p * q)
-                    .sum();
-                let rhs: f64 = v[d * ni..(d + 1) * ni]
-                    .iter()
-                    .zip(&once)
-                    .map(|(p, q)| p * q)
-                    .sum();
-                // 1e-12: two sums of ~10³ O(1) products.
-                assert!(
-                    (lhs - rhs).abs() <= 1e-12 * lhs.abs().max(1.0),
-                    "direction {d}: {lhs} vs {rhs}"
-                );
-            }
+            // 1e-12: two sums of ~10³ O(1) products.
+            adjoint_identity(&jv, &w, &v, &once, 1e-12);
         }
     }
 }
