@@ -130,6 +130,11 @@ fn inputs_between_operations_and_an_input_as_output() {
     // Inputs created after arithmetic split the reverse sweep's stream; an output that is an
     // input (and one that is a constant) is seeded at that entry directly.
     let f = |a: Var, b: Var| (a.sin() * b + a * a).max(Var::from(-10.0)) + b.sqrt();
+    // The weighted sum the vjp below computes, y + 0.5 b + 7·3, in forward mode.
+    let weighted = |x: &[Dual<2>]| {
+        let (a, b) = (x[0], x[1]);
+        (a.sin() * b + a * a).max(Dual::cst(-10.0)) + b.sqrt() + a.sin() * 2.0 + b * 0.5
+    };
     for &(x0, x1) in &[(0.3, 2.0), (-1.2, 0.5), (2.0, 1e-3)] {
         let mut tape = Tape::new();
         let mut rec = tape.recording();
@@ -141,13 +146,7 @@ fn inputs_between_operations_and_an_input_as_output() {
         let mut g = [0.0; 2];
         tape.vjp(&[y, b, Var::from(3.0)], &[1.0, 0.5, 7.0], &mut g)
             .unwrap();
-        let fd = forward_gradient(
-            |x: &[Dual<2>]| {
-                let (a, b) = (x[0], x[1]);
-                (a.sin() * b + a * a).max(Dual::cst(-10.0)) + b.sqrt() + a.sin() * 2.0 + b * 0.5
-            },
-            &[x0, x1],
-        );
+        let fd = forward_gradient(weighted, &[x0, x1]);
         // 1e-14: the same partials, summed in another order.
         assert_close(&g, &fd, 1e-14, "vjp vs forward mode");
         // Again: the sweep left its buffer clean, so a second sweep gives the same numbers.
@@ -161,13 +160,7 @@ fn inputs_between_operations_and_an_input_as_output() {
         tape.replay(&[z0, z1]).unwrap();
         tape.vjp(&[y, b, Var::from(3.0)], &[1.0, 0.5, 7.0], &mut g)
             .unwrap();
-        let fz = forward_gradient(
-            |x: &[Dual<2>]| {
-                let (a, b) = (x[0], x[1]);
-                (a.sin() * b + a * a).max(Dual::cst(-10.0)) + b.sqrt() + a.sin() * 2.0 + b * 0.5
-            },
-            &[z0, z1],
-        );
+        let fz = forward_gradient(weighted, &[z0, z1]);
         // 1e-14: as above.
         assert_close(&g, &fz, 1e-14, "replayed vjp vs forward mode");
     }
