@@ -23,7 +23,8 @@
 //! One tape entry holds the instruction (opcode and two 28-bit operand indices packed in one
 //! word) and its two local partials: **24 bytes per recorded operation**, unary or binary (a
 //! unary entry keeps its constant in the unused partial slot, so there is no constant pool;
-//! values live in the variables, and replay recomputes them into an 8-byte-per-entry buffer).
+//! values live in the variables, and replay recomputes them into an 8-byte-per-entry buffer
+//! and keeps a 4-byte-per-entry schedule).
 //! Storing the partials at recording time makes the reverse sweep a stream without opcode
 //! dispatch; the reverse sweep adds an 8-byte adjoint per entry. Each input and rule node adds a
 //! 4-byte break index for the reverse sweep. A rule node stores its input
@@ -32,9 +33,11 @@
 //!
 //! # Sweeps
 //!
-//! The recorded program is a plain instruction list. Replay re-evaluates it at new inputs with
-//! one dispatch per entry, refreshing the partials that depend on values (specialised arms for
-//! the common opcodes). The `f64` reverse sweep needs no dispatch at all: every entry but the
+//! The recorded program is a plain instruction list. Replay re-evaluates it at new inputs,
+//! refreshing the partials that depend on values, in an order built once per recording (the
+//! *schedule*, 4 bytes per entry): within windows of 64 entries, by dependency level and then
+//! by opcode, so that one dispatch serves a run of entries with the same opcode (loops
+//! specialised to the common opcodes). The `f64` reverse sweep needs no dispatch at all: every entry but the
 //! inputs and rule nodes is the same step `adj[a] += adj[i]·pa; adj[b] += adj[i]·pb;
 //! adj[i] = 0` (a unary or nullary entry names itself as its missing operands, so the step is
 //! harmless there), run as one stream between those breaks. A generic tangent sweep (with
@@ -73,6 +76,7 @@
 mod cursor;
 mod local;
 mod ops;
+mod schedule;
 mod sweep;
 mod var;
 
@@ -345,6 +349,8 @@ pub(crate) struct TapeData {
     pub(crate) vals: Vec<f64>,
     /// `true` when `vals` holds the current values (after a replay).
     pub(crate) replayed: bool,
+    /// The order replay evaluates the entries in (built by the first replay of a recording).
+    pub(crate) schedule: schedule::Schedule,
     /// Values of the inputs at the current point (recording or last replay).
     pub(crate) input_values: Vec<f64>,
     /// Entry index of each input, in the order the inputs were created.
@@ -382,6 +388,7 @@ impl TapeData {
             entries: Vec::new(),
             vals: Vec::new(),
             replayed: false,
+            schedule: schedule::Schedule::default(),
             input_values: Vec::new(),
             inputs: Vec::new(),
             nodes: Vec::new(),
@@ -396,6 +403,7 @@ impl TapeData {
     fn clear(&mut self) {
         self.entries.clear();
         self.replayed = false;
+        self.schedule.invalidate();
         self.input_values.clear();
         self.inputs.clear();
         self.nodes.clear();
@@ -605,11 +613,15 @@ impl Tape {
         self.adj.reserve(n.saturating_sub(self.adj.len()));
     }
 
-    /// Reserves the value buffer that [`Tape::replay`] fills, so that replays do not allocate.
+    /// Reserves the value buffer that [`Tape::replay`] fills and builds its schedule, so that
+    /// replays do not allocate.
     pub fn reserve_replay(&mut self) {
         let d = &mut *self.data;
         let n = d.entries.len();
         d.vals.reserve(n.saturating_sub(d.vals.len()));
+        if !d.schedule.is_built_for(n) {
+            d.schedule.build(&d.entries);
+        }
     }
 
     /// Reserves the tangent and second-order buffers for the current recording, so that the
@@ -642,13 +654,14 @@ impl Tape {
     }
 
     /// Bytes the recording occupies: 24 per entry (instruction and partials), the replay
-    /// value buffer once filled (8 per entry), the inputs' values and indices, the reverse
+    /// value buffer and schedule once filled (8 and 4 per entry), the inputs' values and indices, the reverse
     /// sweep's break list and the rule nodes' records and input lists (not the rule objects
     /// and their states, nor the sweeps' adjoint and tangent buffers).
     pub fn bytes(&self) -> usize {
         let d = &self.data;
         d.entries.len() * core::mem::size_of::<Entry>()
             + d.vals.len() * 8
+            + d.schedule.bytes()
             + d.input_values.len() * 8
             + d.inputs.len() * 4
             + d.node_inputs.len() * 4
