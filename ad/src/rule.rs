@@ -14,7 +14,7 @@
 //!
 //! # Second order
 //!
-//! The jvp and vjp are generic over [`Scalar`]. They are called with `S = f64` for first
+//! The jvp and vjp are generic over [`Scalar`](crate::Scalar). They are called with `S = f64` for first
 //! derivatives. For second derivatives they are called with `S` a [`Dual`](crate::Dual): the
 //! nested dual `Dual<N, Dual<M>>` differentiates the jvp (forward over forward), and the tape's
 //! Hessian-vector product differentiates the vjp (forward over reverse). A rule whose derivative
