@@ -222,7 +222,7 @@ impl Op {
 }
 
 /// One tape entry: its two local partials and the instruction packed in one word (operand
-/// indices in 28 bits each, the opcode in the top byte). 24 bytes. Values are not stored: the
+/// indices in 28 bits each, the opcode in the byte between them). 24 bytes. Values are not stored: the
 /// variables carry them, replay recomputes them into a separate buffer.
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
@@ -232,7 +232,8 @@ pub(crate) struct Entry {
     /// `∂/∂b` for a binary entry; the constant of a unary entry (`c` of `x + c`, `n` of `x^n`)
     /// or the value of a `Const`.
     pub(crate) pb: f64,
-    /// `a | b << 28 | op << 56`.
+    /// `a | op << 28 | b << 36`: `a` is one mask and `b` one shift away (the reverse stream
+    /// decodes both for every entry), the opcode a shift and a byte.
     code: u64,
 }
 
@@ -241,6 +242,9 @@ const _: () = assert!(core::mem::size_of::<Entry>() == 24);
 /// Bits of an operand index in [`Entry`] (and of the index in a [`Var`]'s tag).
 pub(crate) const INDEX_BITS: u32 = 28;
 pub(crate) const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+/// Position of operand `b` in an [`Entry`]'s instruction word: above `a` and the opcode byte.
+const B_SHIFT: u32 = INDEX_BITS + 8;
+const _: () = assert!(B_SHIFT + INDEX_BITS == 64);
 
 impl Entry {
     /// Packs an instruction (`a`, `b` < 2²⁸: guaranteed by [`MAX_ENTRIES`]).
@@ -250,16 +254,16 @@ impl Entry {
         Self {
             pa,
             pb,
-            code: u64::from(a) | (u64::from(b) << INDEX_BITS) | ((op as u64) << 56),
+            code: u64::from(a) | ((op as u64) << INDEX_BITS) | (u64::from(b) << B_SHIFT),
         }
     }
 
     /// The opcode.
     #[inline(always)]
     pub(crate) fn op(&self) -> Op {
-        // SAFETY: the top byte was written from an `Op` (a `repr(u8)` enum) in `Entry::new`,
-        // the only constructor, so it is a valid discriminant.
-        unsafe { core::mem::transmute::<u8, Op>((self.code >> 56) as u8) }
+        // SAFETY: the byte above `a` was written from an `Op` (a `repr(u8)` enum) in
+        // `Entry::new`, the only constructor, so it is a valid discriminant.
+        unsafe { core::mem::transmute::<u8, Op>((self.code >> INDEX_BITS) as u8) }
     }
 
     /// First operand (entry index); the entry's own index for `Input`, `Const` and `RuleOut`;
@@ -273,7 +277,7 @@ impl Entry {
     /// nullary entry.
     #[inline(always)]
     pub(crate) fn b(&self) -> usize {
-        ((self.code >> INDEX_BITS) & INDEX_MASK) as usize
+        (self.code >> B_SHIFT) as usize
     }
 }
 
