@@ -1144,3 +1144,35 @@ fn sin_cos_of_constants() {
     let v = Dual::<1>::variable(x, 0);
     assert_eq!(v.cos().d[0], -x.sin());
 }
+
+/// `Scalar::sin_cos` on `f64` (glibc's `sincos` where available) gives exactly `f64::sin` and
+/// `f64::cos`: forward mode and the tape rely on it, so that a dual number's value and a tape
+/// entry's value are bit-identical to plain `f64` evaluation.
+#[test]
+fn f64_sin_cos_is_bit_identical_to_sin_and_cos() {
+    let mut xs = vec![
+        0.0,
+        -0.0,
+        f64::MIN_POSITIVE,
+        5e-324,
+        1e-300,
+        1e-8,
+        FRAC_PI_2,
+        PI,
+        1e5,
+        1e15,
+        1e22,
+        1e300,
+        f64::MAX,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ];
+    xs.extend(sym(geo(1e-20, 1e20, 20_000)));
+    xs.extend(sym(lin(-10.0, 10.0, 20_001)));
+    for x in xs {
+        let (s, c) = Scalar::sin_cos(x);
+        assert!(same_bits(s, x.sin()), "sin({x:e}): {s:e} vs {:e}", x.sin());
+        assert!(same_bits(c, x.cos()), "cos({x:e}): {c:e} vs {:e}", x.cos());
+    }
+}
