@@ -1145,7 +1145,8 @@ fn sin_cos_of_constants() {
     assert_eq!(v.cos().d[0], -x.sin());
 }
 
-/// `Scalar::sin_cos` on `f64` (glibc's `sincos` where available) gives exactly `f64::sin` and
+/// `Scalar::sin_cos` on `f64` (glibc's `sincos` where available, the last result kept) gives
+/// exactly `f64::sin` and
 /// `f64::cos`: forward mode and the tape rely on it, so that a dual number's value and a tape
 /// entry's value are bit-identical to plain `f64` evaluation.
 #[test]
@@ -1170,9 +1171,15 @@ fn f64_sin_cos_is_bit_identical_to_sin_and_cos() {
     ];
     xs.extend(sym(geo(1e-20, 1e20, 20_000)));
     xs.extend(sym(lin(-10.0, 10.0, 20_001)));
+    // Each point twice in a row (the second call is answered from the kept last result) and
+    // once more after the next point.
+    let mut previous = 0.5;
     for x in xs {
-        let (s, c) = Scalar::sin_cos(x);
-        assert!(same_bits(s, x.sin()), "sin({x:e}): {s:e} vs {:e}", x.sin());
-        assert!(same_bits(c, x.cos()), "cos({x:e}): {c:e} vs {:e}", x.cos());
+        for y in [x, x, previous] {
+            let (s, c) = Scalar::sin_cos(y);
+            assert!(same_bits(s, y.sin()), "sin({y:e}): {s:e} vs {:e}", y.sin());
+            assert!(same_bits(c, y.cos()), "cos({y:e}): {c:e} vs {:e}", y.cos());
+        }
+        previous = x;
     }
 }
