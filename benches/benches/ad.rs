@@ -111,6 +111,7 @@ fn chained(c: &mut Criterion) {
 criterion_group!(benches, rosenbrock, chained);
 
 fn main() {
+    tangent_benches::ignore_earlier_runs();
     benches();
     Criterion::default().configure_from_args().final_summary();
     println!("\n== ratios (medians of this run) ==");

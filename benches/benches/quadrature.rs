@@ -369,6 +369,7 @@ fn print_interleaved() {
 }
 
 fn main() {
+    tangent_benches::ignore_earlier_runs();
     print_counts();
     print_interleaved();
     benches();

@@ -157,6 +157,7 @@ fn rosenbrock_hessian(c: &mut Criterion) {
 criterion_group!(benches, brusselator, rosenbrock_hessian);
 
 fn main() {
+    tangent_benches::ignore_earlier_runs();
     benches();
     Criterion::default().configure_from_args().final_summary();
     println!("\n== ratios (medians of this run) ==");
