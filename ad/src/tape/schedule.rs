@@ -10,7 +10,7 @@
 //! and then by opcode. Entries of one level depend only on entries of lower levels, so any order
 //! within a level is valid, and sorting by opcode there makes runs of one opcode: replay
 //! dispatches once per run and then evaluates the run's entries in a loop specialised to the
-//! opcode.
+//! opcode. (The opcodes without a loop of their own share runs; see [`run_class`].)
 //!
 //! The values replay computes are the same, bit for bit, as in recording order: every entry is
 //! the same function of the same operand values. The window bounds the working set (a window's
@@ -30,7 +30,7 @@ use super::{Entry, Op};
 /// 13.9 µs, 256 11.8 µs, 64 and 128 about 10 µs.
 pub(crate) const WINDOW: usize = 64;
 
-/// A run of entries with one opcode: `order[previous run's end .. end]`.
+/// A run of entries of one [`run_class`]: `order[previous run's end .. end]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Run {
     pub(crate) op: Op,
@@ -51,10 +51,39 @@ pub(crate) struct Schedule {
     keys: Vec<u64>,
 }
 
-/// Bit position of the level in a sort key (`level << 36 | op << 28 | entry index`).
-const LEVEL_SHIFT: u32 = 36;
-const OP_SHIFT: u32 = 28;
-const INDEX_MASK: u64 = (1 << OP_SHIFT) - 1;
+/// The run an opcode's entries go into: its own for the opcodes replay has a loop for; one run
+/// for all other unary opcodes ([`Op::Exp`] stands for them) and one for all other binary ones
+/// ([`Op::Div`]), which replay evaluates entry by entry through the table of formulas anyway.
+/// Within those, entries are ordered by operand, so that `sin v` and `cos v` are evaluated one
+/// after the other and the second costs a comparison (see `Scalar::sin_cos` on `f64`); by
+/// opcode they would be in separate runs and each pay for a library call.
+pub(crate) fn run_class(op: Op) -> Op {
+    match op {
+        Op::Input
+        | Op::RuleOut
+        | Op::Rule
+        | Op::Const
+        | Op::Add
+        | Op::Sub
+        | Op::Mul
+        | Op::Square
+        | Op::AddC
+        | Op::CSub
+        | Op::MulC
+        | Op::DivC
+        | Op::Neg => op,
+        op if op >= Op::FIRST_BINARY => Op::Div,
+        _ => Op::Exp,
+    }
+}
+
+/// Sort key of an entry in a window: `level << 52 | class << 44 | first operand << 16 |
+/// position in the window` (levels and positions below 2¹², operands below 2²⁸).
+const LEVEL_SHIFT: u32 = 52;
+const CLASS_SHIFT: u32 = 44;
+const OPERAND_SHIFT: u32 = 16;
+const POSITION_MASK: u64 = (1 << OPERAND_SHIFT) - 1;
+const _: () = assert!(WINDOW < 1 << 12);
 
 impl Schedule {
     /// Forgets the schedule (the recording changed).
@@ -120,15 +149,18 @@ impl Schedule {
                 levels[w1 - w0] = level;
                 if !matches!(op, Op::Input | Op::RuleOut) {
                     keys.push(
-                        u64::from(level) << LEVEL_SHIFT | (op as u64) << OP_SHIFT | w1 as u64,
+                        u64::from(level) << LEVEL_SHIFT
+                            | (run_class(op) as u64) << CLASS_SHIFT
+                            | (e.a() as u64) << OPERAND_SHIFT
+                            | (w1 - w0) as u64,
                     );
                 }
                 w1 += 1;
             }
             keys.sort_unstable();
             for &k in keys.iter() {
-                let i = (k & INDEX_MASK) as usize;
-                push(order, entries[i].op(), i);
+                let i = w0 + (k & POSITION_MASK) as usize;
+                push(order, run_class(entries[i].op()), i);
             }
             if w1 < n && entries[w1].op() == Op::Rule {
                 push(order, Op::Rule, w1);
@@ -246,7 +278,7 @@ mod tests {
         for run in &s.runs {
             assert!(run.end as usize > start, "empty run");
             for &i in &s.order[start..run.end as usize] {
-                assert_eq!(es[i as usize].op(), run.op);
+                assert_eq!(run_class(es[i as usize].op()), run.op);
             }
             start = run.end as usize;
         }

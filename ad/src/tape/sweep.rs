@@ -142,8 +142,8 @@ fn rule_err(entry: usize) -> impl FnOnce(RuleError) -> TapeError {
 /// the next reverse sweep (and the rule nodes' states and values).
 ///
 /// Entries are evaluated in the order of the recording's [`Schedule`](super::schedule) (built
-/// here on the first replay): one opcode dispatch per run of entries with the same opcode, then
-/// a loop specialised to it. The commonest opcodes have their own loops, which compute exactly
+/// here on the first replay): one dispatch per run, then a loop specialised to the run's opcode.
+/// The commonest opcodes have their own runs and loops, which compute exactly
 /// what [`local`] computes (so replayed values are bit-identical to a fresh recording) but write
 /// only the partials that depend on the values: those of `+`, `−`, `± c`, `· c`, `/ c` and
 /// negation are constants, stored when the entry was recorded. The others go through [`local`].
@@ -219,13 +219,14 @@ pub(crate) fn replay_f64(d: &mut TapeData) -> Result<(), TapeError> {
             Op::MulC => each(idx, &mut es, &mut v, |e, v| v[e.a()] * e.pb),
             Op::DivC => each(idx, &mut es, &mut v, |e, v| v[e.a()] / e.pb),
             Op::Neg => each(idx, &mut es, &mut v, |e, v| -v[e.a()]),
+            // The other opcodes share two runs (see `run_class`): each entry's own opcode.
             op if op >= Op::FIRST_BINARY => each(idx, &mut es, &mut v, |e, v| {
-                let (value, pa, pb) = local::<f64>(op, v[e.a()], v[e.b()], 0.0);
+                let (value, pa, pb) = local::<f64>(e.op(), v[e.a()], v[e.b()], 0.0);
                 (e.pa, e.pb) = (pa, pb);
                 value
             }),
-            op => each(idx, &mut es, &mut v, |e, v| {
-                let (value, pa, _) = local::<f64>(op, v[e.a()], 0.0, e.pb);
+            _ => each(idx, &mut es, &mut v, |e, v| {
+                let (value, pa, _) = local::<f64>(e.op(), v[e.a()], 0.0, e.pb);
                 e.pa = pa;
                 value
             }),
