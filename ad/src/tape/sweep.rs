@@ -7,10 +7,11 @@
 //! # Cost (P6, extended Rosenbrock)
 //!
 //! A Rosenbrock term records 8 entries (3 `Square`, `−`, `c − x`, `· c`, two `+`). Counted with
-//! `valgrind --tool=callgrind` at n = 10³, per entry (inputs included): recording ≈ 31
-//! instructions, replay ≈ 14.6 (in the schedule's runs: a loop per opcode, operands read from
-//! the value buffer), the `f64` reverse sweep ≈ 16 (no dispatch; a zero-adjoint test, two fused
-//! multiply-adds, one clear); plain `f64` evaluation is ≈ 15.5 instructions per *term*. Before
+//! `valgrind --tool=callgrind` at n = 10³, per entry (inputs included): recording ≈ 30
+//! instructions, replay ≈ 14.4 (in the schedule's runs: a loop per opcode, operands read from
+//! the value buffer), the `f64` reverse sweep ≈ 15.5 (no dispatch; a zero-adjoint test, two
+//! fused multiply-adds, one clear, a prefetch every other entry); plain `f64` evaluation is
+//! ≈ 15.5 instructions per *term*. Before
 //! the stream and the `Square` instruction the reverse sweep took ≈ 27 per entry (a branch per
 //! entry on the opcode's arity); replay took ≈ 37 before its specialised arms and ≈ 20 with one
 //! jump-table dispatch per entry in recording order.
@@ -31,6 +32,16 @@
 //! replay and the reverse sweep ask for the tape ahead of use (see [`prefetch`]), without
 //! which the reverse sweep, which reads every entry and updates adjoints scattered over 7 MB,
 //! was about half as slow again per entry as at n = 10³.
+//!
+//! What remains at n = 10⁵ is memory traffic. Replay reads the tape (21.6 MB), writes the
+//! refreshed partials back (the `Square` entries dirty nearly every cache line: another
+//! 21.6 MB) and writes the values (7.2 MB, read for ownership first); the reverse sweep reads
+//! the tape again and updates the adjoints (7.2 MB, read and written): about 94 MB per
+//! replayed gradient. Replay took 1.9 ms against 1.0 ms for a hundred times n = 10³ (about
+//! 30 GB/s, near what one core draws from memory here), the reverse sweep 1.95 ms against 1.4.
+//! Going lower means fewer bytes per entry: for instance 16-byte entries whose value-dependent
+//! partials the reverse sweep recomputes from the values, or recognising the repeated blocks
+//! of a long tape (the loops that recorded it) and compiling those.
 
 use super::local::local;
 use super::schedule::WINDOW;
