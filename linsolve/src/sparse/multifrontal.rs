@@ -1187,10 +1187,15 @@ fn extend_add_update(
         let src = &block[jc * rc + split..(jc + 1) * rc];
         let c = fj - k;
         let fcol = &mut f22[c * r..(c + 1) * r];
+        // Front position `fi ∈ k..k + r` is `fcol[fi − k]`: the column's address shifted by
+        // `−k` once, so that the loop adds `fi` alone (a wrapping offset: it may point before
+        // the slice, but is only dereferenced after adding `fi ≥ k`).
+        let shifted = fcol.as_mut_ptr().wrapping_sub(k);
         for (&fi, &v) in rows.iter().zip(src) {
             debug_assert!((k..k + r).contains(&fi));
-            // SAFETY: the positions after `split` lie in `k..k + r`, so `fi − k < r = fcol.len()`.
-            unsafe { *fcol.get_unchecked_mut(fi - k) += v };
+            // SAFETY: the positions after `split` lie in `k..k + r`, so `shifted + fi` is
+            // `fcol[fi − k]`, inside `fcol` (`fi − k < r = fcol.len()`).
+            unsafe { *shifted.wrapping_add(fi) += v };
         }
     }
 }
