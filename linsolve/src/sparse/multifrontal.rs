@@ -1267,16 +1267,17 @@ fn small_front_lu<const FMA: bool>(
         return Ok(());
     }
     // U12 ← L11⁻¹ U12 (unit lower triangular), column by column.
-    for col in u12.chunks_exact_mut(k) {
-        for j in 0..k {
-            let uj = col[j];
-            if uj != 0.0 {
+    by_width!(k, unit_lower_solve::<K, FMA>(lp, f, u12), {
+        // Wider fronts go to `blocked_front_lu`; the general loop keeps this function total.
+        for col in u12.chunks_exact_mut(k) {
+            for j in 0..k {
+                let uj = col[j];
                 for i in j + 1..k {
                     col[i] = nmadd::<FMA>(lp[j * f + i], uj, col[i]);
                 }
             }
         }
-    }
+    });
     by_width!(k, schur_update::<K, FMA>(lp, u12, f22, f), {
         // Wider fronts go to `blocked_front_lu`; the general loop keeps this function total.
         f22.fill(0.0);
@@ -1289,6 +1290,26 @@ fn small_front_lu<const FMA: bool>(
         }
     });
     Ok(())
+}
+
+/// `U12 ← L11⁻¹ U12` for a front with `K` fully summed columns: `L11` is the unit lower
+/// triangle of the first `K` rows of the `f × K` panel `lp`, `U12` is `K × r` (column-major).
+/// Each column is solved in registers with no branches: a loop that keeps the column in memory
+/// chains every update through a store and a reload, and one that skips zero entries
+/// mispredicts on them.
+#[inline(always)]
+fn unit_lower_solve<const K: usize, const FMA: bool>(lp: &[f64], f: usize, u12: &mut [f64]) {
+    let l: [[f64; K]; K] = core::array::from_fn(|j| core::array::from_fn(|i| lp[j * f + i]));
+    let (cols, _) = u12.as_chunks_mut::<K>();
+    for col in cols {
+        let mut x = *col;
+        for j in 0..K {
+            for i in j + 1..K {
+                x[i] = nmadd::<FMA>(l[j][i], x[j], x[i]);
+            }
+        }
+        *col = x;
+    }
 }
 
 /// `F22 ← −L21 U12` (overwritten) for a front with `K` fully summed columns: `L21` is rows
@@ -1666,6 +1687,52 @@ mod tests {
             }
             assert_eq!(plain.piv, fused.piv);
         }
+    }
+
+    /// The register kernel of the small fronts' `U12 ← L11⁻¹ U12` (`K = 1..=8`, plain and fused)
+    /// against a plain triangular solve, on random panels with zeros among the right-hand sides
+    /// (the entries a branching loop would skip).
+    #[test]
+    fn register_unit_lower_solve_matches_a_plain_solve() {
+        fn check<const K: usize, const FMA: bool>() {
+            let r = 13;
+            let f = K + r;
+            let lp = values(f * K, K);
+            let mut u12 = values(K * r, K + 7);
+            for (t, u) in u12.iter_mut().enumerate() {
+                if t % 5 == 2 {
+                    *u = 0.0;
+                }
+            }
+            let mut want = u12.clone();
+            for col in want.chunks_exact_mut(K) {
+                for i in 0..K {
+                    let s: f64 = (0..i).map(|j| lp[j * f + i] * col[j]).sum();
+                    col[i] -= s;
+                }
+            }
+            unit_lower_solve::<K, FMA>(&lp, f, &mut u12);
+            for (t, (u, w)) in u12.iter().zip(&want).enumerate() {
+                // 1e-12: unit multipliers in [−1, 1), K ≤ 8 steps, summed in another order.
+                assert!(
+                    (u - w).abs() <= 1e-12,
+                    "K = {K}, FMA = {FMA}, entry {t}: {u} vs {w}"
+                );
+            }
+        }
+        fn both<const K: usize>() {
+            check::<K, false>();
+            // `mul_add` is exact wherever it runs; only its speed needs the FMA target feature.
+            check::<K, true>();
+        }
+        both::<1>();
+        both::<2>();
+        both::<3>();
+        both::<4>();
+        both::<5>();
+        both::<6>();
+        both::<7>();
+        both::<8>();
     }
 
     /// Each register kernel of the single-column solves (`K = 1..=8`) against the loop for any
