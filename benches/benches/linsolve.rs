@@ -456,6 +456,7 @@ criterion_group! {
 }
 
 fn main() {
+    tangent_benches::ignore_earlier_runs();
     benches();
     Criterion::default().configure_from_args().final_summary();
     println!("\n== ratios (medians of this run) ==");
