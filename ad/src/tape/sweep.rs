@@ -11,10 +11,10 @@
 //! instructions, replay ≈ 14.4 (in the schedule's runs: a loop per opcode, operands read from
 //! the value buffer), the `f64` reverse sweep ≈ 15.5 (no dispatch; a zero-adjoint test, two
 //! fused multiply-adds, one clear, a prefetch every other entry); plain `f64` evaluation is
-//! ≈ 15.5 instructions per *term*. Before
-//! the stream and the `Square` instruction the reverse sweep took ≈ 27 per entry (a branch per
-//! entry on the opcode's arity); replay took ≈ 37 before its specialised arms and ≈ 20 with one
-//! jump-table dispatch per entry in recording order.
+//! ≈ 15.5 instructions per *term*. Before the stream and the `Square` instruction the reverse
+//! sweep took ≈ 27 per entry (a branch per entry on the opcode's arity); replay took ≈ 37
+//! before its specialised arms and ≈ 20 with one jump-table dispatch per entry in recording
+//! order.
 //!
 //! Instructions are not the whole story. Recording ran at the speed of a chain of dependent
 //! loads (the active tape's pointer from thread-local storage, then its length through it)
