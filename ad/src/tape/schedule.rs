@@ -139,10 +139,10 @@ impl Schedule {
                 }
                 let level_of = |j: usize| if j >= w0 { levels[j - w0] } else { 0 };
                 let level = match op {
-                    // Values known before the window runs (inputs), or only read after the
-                    // rule node that writes them, which ends the window (rule outputs).
-                    Op::Input | Op::RuleOut => 0,
-                    Op::Const => 0,
+                    // Values known before the window runs (inputs), only read after the rule
+                    // node that writes them, which ends the window (rule outputs), or without
+                    // operands (constants).
+                    Op::Input | Op::RuleOut | Op::Const => 0,
                     op if op >= Op::FIRST_BINARY => 1 + level_of(e.a()).max(level_of(e.b())),
                     _ => 1 + level_of(e.a()),
                 };

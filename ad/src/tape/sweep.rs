@@ -382,7 +382,8 @@ pub(crate) fn forward<T: TapeScalar>(
 pub(crate) fn reverse_f64(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Result<(), TapeError> {
     let n = d.entries.len();
     assert!(adj.len() == n, "adjoint buffer has one slot per entry");
-    // Inputs that are the first entries (the usual case; see `replay_f64`) are the first
+    // Inputs created before any operation (the usual case: inputs are increasing entry
+    // indices, so the last is `len − 1` exactly when they are entries `0..len`) are the first
     // breaks, with nothing to stream between them: the stream stops above them.
     let below = match d.inputs.last() {
         Some(&l) if l as usize + 1 == d.inputs.len() => d.inputs.len(),
@@ -608,7 +609,7 @@ fn reverse_rule<T: TapeScalar>(
 mod tests {
     use super::*;
     use crate::function::ScalarFunction;
-    use crate::problems::{ChainedMapSum, ExtendedRosenbrock};
+    use crate::problems::{ChainedMap, ChainedMapSum, ExtendedRosenbrock};
     use crate::tape::Tape;
 
     /// The fused and the unfused reverse streams agree to rounding.
@@ -620,7 +621,7 @@ mod tests {
         let y = tape.record(&x, |v| rosenbrock.eval(v));
         let chained = ChainedMapSum;
         let mut tape2 = Tape::new();
-        let x2: Vec<f64> = (0..10).map(|i| 0.1 * (i as f64 + 1.0)).collect();
+        let x2 = ChainedMap.start();
         let y2 = tape2.record(&x2, |v| chained.eval(v));
         for (tape, y) in [(&tape, y), (&tape2, y2)] {
             let es = &tape.data.entries[..];

@@ -80,32 +80,20 @@ use crate::dense::{Buf, mem_buffer};
 use crate::error::LinsolveError;
 use crate::matrix::CscPattern;
 
-/// `$f::<K>(args)` (or `$f::<K, G>(args)` for `$f::<K, G>(args)`) for a supernode of
-/// `K = $k ∈ 1..=8` columns (the kernels' sums then live in registers), `$other` for wider ones.
+/// `$f::<K>(args)` for a supernode of `K = $k ∈ 1..=8` columns (the kernels' sums then live in
+/// registers), `$other` for wider ones. Written `f::<K, G>(args)`, the call passes a second
+/// generic argument `G` through: `$f::<K, G>(args)`.
 macro_rules! by_width {
-    ($k:expr, $f:ident::<K, $g:tt>($($a:expr),*), $other:expr) => {
+    ($k:expr, $f:ident $(::<K, $g:tt>)? ($($a:expr),*), $other:expr) => {
         match $k {
-            1 => $f::<1, $g>($($a),*),
-            2 => $f::<2, $g>($($a),*),
-            3 => $f::<3, $g>($($a),*),
-            4 => $f::<4, $g>($($a),*),
-            5 => $f::<5, $g>($($a),*),
-            6 => $f::<6, $g>($($a),*),
-            7 => $f::<7, $g>($($a),*),
-            8 => $f::<8, $g>($($a),*),
-            _ => $other,
-        }
-    };
-    ($k:expr, $f:ident($($a:expr),*), $other:expr) => {
-        match $k {
-            1 => $f::<1>($($a),*),
-            2 => $f::<2>($($a),*),
-            3 => $f::<3>($($a),*),
-            4 => $f::<4>($($a),*),
-            5 => $f::<5>($($a),*),
-            6 => $f::<6>($($a),*),
-            7 => $f::<7>($($a),*),
-            8 => $f::<8>($($a),*),
+            1 => $f::<1 $(, $g)?>($($a),*),
+            2 => $f::<2 $(, $g)?>($($a),*),
+            3 => $f::<3 $(, $g)?>($($a),*),
+            4 => $f::<4 $(, $g)?>($($a),*),
+            5 => $f::<5 $(, $g)?>($($a),*),
+            6 => $f::<6 $(, $g)?>($($a),*),
+            7 => $f::<7 $(, $g)?>($($a),*),
+            8 => $f::<8 $(, $g)?>($($a),*),
             _ => $other,
         }
     };
