@@ -325,8 +325,22 @@ fn rule_errors_and_shapes() {
             ..
         })
     ));
-    tape.replay(&ok).unwrap();
+    // Until a replay succeeds, the tape has no consistent point: the sweeps say so.
     let mut g = [0.0; 6];
+    assert_eq!(tape.gradient(yv, &mut g), Err(TapeError::ReplayFailed));
+    assert_eq!(tape.value(yv), Err(TapeError::ReplayFailed));
+    let mut jv = [0.0; 1];
+    assert_eq!(
+        tape.jvp(&[yv], &[1.0; 6], &mut jv),
+        Err(TapeError::ReplayFailed)
+    );
+    // A rejected call leaves it so; a successful replay ends it.
+    assert!(matches!(
+        tape.replay(&ok[..5]),
+        Err(TapeError::DimensionMismatch { .. })
+    ));
+    assert_eq!(tape.gradient(yv, &mut g), Err(TapeError::ReplayFailed));
+    tape.replay(&ok).unwrap();
     tape.gradient(yv, &mut g).unwrap();
     // ∂(y0 + y1)/∂b = A⁻ᵀ 1.
     let bbar = solve2(&[2.0, 1.0, 1.0, 3.0], &[1.0, 1.0]);

@@ -226,7 +226,16 @@ fn input_batches_between_operations() {
         t.replay(&x).unwrap();
         let mut g2 = [0.0; 5];
         t.gradient(y, &mut g2).unwrap();
-        assert_eq!(g, g2);
+        // The replayed sweep accumulates each adjoint's contributions in the replay order:
+        // equal to rounding.
+        for i in 0..5 {
+            assert!(
+                (g[i] - g2[i]).abs() <= 1e-15 * g[i].abs(),
+                "{i}: {} vs {}",
+                g[i],
+                g2[i]
+            );
+        }
         assert_eq!(t.value(y).unwrap(), expected.v);
     }
     assert!(matches!(

@@ -23,26 +23,34 @@
 //! One tape entry holds the instruction (opcode and two 28-bit operand indices packed in one
 //! word) and its two local partials: **24 bytes per recorded operation**, unary or binary (a
 //! unary entry keeps its constant in the unused partial slot, so there is no constant pool;
-//! values live in the variables, and replay recomputes them into an 8-byte-per-entry buffer
-//! and keeps a 4-byte-per-entry schedule).
-//! Storing the partials at recording time makes the reverse sweep a stream without opcode
-//! dispatch; the reverse sweep adds an 8-byte adjoint per entry. Each input and rule node adds a
-//! 4-byte break index for the reverse sweep. A rule node stores its input
-//! indices (4 bytes each), its input and output values, and a boxed copy of the rule and its
-//! state. At most 2²⁸ − 1 entries (a 6.4 GB tape) are recorded.
+//! values live in the variables). Each input and rule node adds a 4-byte break index for the
+//! reverse sweep. A rule node stores its input indices (4 bytes each), its input and output
+//! values, and a boxed copy of the rule and its state. At most 2²⁸ − 1 entries (a 6.4 GB tape)
+//! are recorded. The first replay adds an 8-byte value per entry and the replay program
+//! (below): 4 bytes per entry and operand, and 8 per constant — 11.5 bytes per entry on P6's
+//! Rosenbrock. The reverse sweep adds an 8-byte adjoint per entry.
 //!
 //! # Sweeps
 //!
-//! The recorded program is a plain instruction list. Replay re-evaluates it at new inputs,
-//! refreshing the partials that depend on values, in an order built once per recording (the
-//! *schedule*, 4 bytes per entry): within windows of 64 entries, by dependency level and then
-//! by opcode, so that one dispatch serves a run of entries with the same opcode (loops
-//! specialised to the common opcodes). The `f64` reverse sweep needs no dispatch at all: every entry but the
-//! inputs and rule nodes is the same step `adj[a] += adj[i]·pa; adj[b] += adj[i]·pb;
-//! adj[i] = 0` (a unary or nullary entry names itself as its missing operands, so the step is
-//! harmless there), run as one stream between those breaks. A generic tangent sweep (with
-//! [`Dual`]) and a generic reverse sweep on `Dual` values give Jacobian-vector products and
-//! forward-over-reverse Hessian-vector products and Hessian columns in chunks.
+//! The recorded program is a plain instruction list. Storing the partials at recording time
+//! makes the `f64` reverse sweep after a recording a stream without opcode dispatch: every
+//! entry but the inputs and rule nodes is the same step `adj[a] += adj[i]·pa; adj[b] +=
+//! adj[i]·pb; adj[i] = 0` (a unary or nullary entry names itself as its missing operands, so
+//! the step is harmless there), run as one stream between those breaks.
+//!
+//! Replay re-evaluates the program at new inputs in an order built once per recording (the
+//! *schedule*): within windows of 64 entries, by dependency level and then by opcode, so that
+//! one dispatch serves a run of entries with the same opcode. The schedule is kept as a compact
+//! program — each entry's index, operands and constant, run by run — that replay and the
+//! reverse sweep after it read instead of the tape: loops specialised to the common opcodes
+//! recompute the partials of products and squares from the values rather than storing them,
+//! so a replayed gradient reads 4–16 bytes of program per entry twice instead of reading the
+//! 24-byte entry twice and writing it back once. The other opcodes refresh their partials in
+//! their entries. A replayed gradient equals a fresh recording's to rounding (the reverse
+//! sweep adds each adjoint's contributions in the replay order); replayed values are
+//! bit-identical. A generic tangent sweep (with [`Dual`]) and a generic reverse sweep on `Dual`
+//! values give Jacobian-vector products and forward-over-reverse Hessian-vector products and
+//! Hessian columns in chunks.
 //!
 //! # Isolation
 //!
@@ -132,6 +140,10 @@ pub enum TapeError {
     /// The tape holds no recording.
     #[error("the tape holds no recording")]
     Empty,
+    /// The last [`Tape::replay`] failed part way (a rule node's primal failed), so the tape
+    /// holds no consistent point: replay again, or record anew.
+    #[error("the last replay failed; the tape holds no consistent point until a replay succeeds")]
+    ReplayFailed,
 }
 
 /// Opcodes of the tape's instruction set. `a`, `b` are operand entry indices unless noted.
@@ -345,15 +357,20 @@ impl<R: Rule> TapeRule for RuleNode<R> {
 
 /// The recorded program.
 pub(crate) struct TapeData {
-    /// The recorded program with its local partials (computed when recording, refreshed by
-    /// replay). A unary entry's `pb` slot holds its constant, so there is no constant pool.
+    /// The recorded program with its local partials (computed when recording; replay refreshes
+    /// those of the opcodes without a loop of their own, see `sweep::replay_f64`). A unary
+    /// entry's `pb` slot holds its constant, so there is no constant pool.
     /// While the tape records, its length lags behind (see the `cursor` module).
     pub(crate) entries: Vec<Entry>,
     /// Values of every entry after a replay (empty until the first replay).
     pub(crate) vals: Vec<f64>,
     /// `true` when `vals` holds the current values (after a replay).
     pub(crate) replayed: bool,
-    /// The order replay evaluates the entries in (built by the first replay of a recording).
+    /// `true` after a replay that failed part way (until the next successful replay or
+    /// recording): values and partials are a mixture of two points.
+    pub(crate) replay_failed: bool,
+    /// The order replay evaluates the entries in, as a compact program (built by the first
+    /// replay of a recording).
     pub(crate) schedule: schedule::Schedule,
     /// Values of the inputs at the current point (recording or last replay).
     pub(crate) input_values: Vec<f64>,
@@ -392,6 +409,7 @@ impl TapeData {
             entries: Vec::new(),
             vals: Vec::new(),
             replayed: false,
+            replay_failed: false,
             schedule: schedule::Schedule::default(),
             input_values: Vec::new(),
             inputs: Vec::new(),
@@ -407,6 +425,7 @@ impl TapeData {
     fn clear(&mut self) {
         self.entries.clear();
         self.replayed = false;
+        self.replay_failed = false;
         self.schedule.invalidate();
         self.input_values.clear();
         self.inputs.clear();
@@ -449,6 +468,7 @@ impl TapeData {
     pub(crate) fn check(&self) -> Result<(), TapeError> {
         match &self.error {
             Some(e) => Err(e.clone()),
+            None if self.replay_failed => Err(TapeError::ReplayFailed),
             None => Ok(()),
         }
     }
@@ -658,7 +678,8 @@ impl Tape {
     }
 
     /// Bytes the recording occupies: 24 per entry (instruction and partials), the replay
-    /// value buffer and schedule once filled (8 and 4 per entry), the inputs' values and indices, the reverse
+    /// value buffer and program once built (8 per entry, and 4 per entry and operand plus 8
+    /// per constant), the inputs' values and indices, the reverse
     /// sweep's break list and the rule nodes' records and input lists (not the rule objects
     /// and their states, nor the sweeps' adjoint and tangent buffers).
     pub fn bytes(&self) -> usize {
@@ -690,15 +711,24 @@ impl Tape {
     /// Re-evaluates the recorded program at new inputs `x` (`x.len() == n_inputs()`), without
     /// re-recording. Valid for programs whose operation sequence does not depend on the input
     /// values (no value-dependent branches); rule nodes re-run their primal.
+    ///
+    /// If a rule node fails, the error is returned and the tape is left without a consistent
+    /// point: until a replay succeeds (or a new recording starts), the sweeps and
+    /// [`Tape::value`] report [`TapeError::ReplayFailed`].
     pub fn replay(&mut self, x: &[f64]) -> Result<(), TapeError> {
-        self.data.check()?;
+        // A failed replay is no obstacle to the next: only a recording error is.
+        if let Some(e) = &self.data.error {
+            return Err(e.clone());
+        }
         if self.data.entries.is_empty() {
             return Err(TapeError::Empty);
         }
         self.check_inputs(x.len(), "replay inputs")?;
         let d = &mut *self.data;
         d.input_values.copy_from_slice(x);
-        sweep::replay_f64(d)
+        let r = sweep::replay_f64(d);
+        d.replay_failed = r.is_err();
+        r
     }
 
     fn check_inputs(&self, found: usize, what: &'static str) -> Result<(), TapeError> {

@@ -17,6 +17,13 @@
 //! entries and values stay in cache however long the tape is). A rule node ends a window and is
 //! replayed on its own, after everything before it and before everything after it.
 //!
+//! The schedule is stored as a compact program: per run, each entry's index followed by its
+//! operands (one to three 4-byte words, by the run's class; see [`width`]) and, in a separate
+//! array, the constants of the classes that have one. Replay and the reverse sweep after it
+//! (the same program backwards, a valid reverse order because the forward order is a valid
+//! evaluation order — runs may span several levels, as the running sum's does, so each run too
+//! is walked last entry first) read the program instead of the 24-byte tape entries.
+//!
 //! On the extended Rosenbrock function (8 entries per term, terms independent but for the
 //! running sum) a window of 64 entries makes 7 runs of about 8 entries, one per opcode of a
 //! term, and one run for the window's stretch of the running sum (8 one-entry levels of `+`,
@@ -30,25 +37,48 @@ use super::{Entry, Op};
 /// 13.9 µs, 256 11.8 µs, 64 and 128 about 10 µs.
 pub(crate) const WINDOW: usize = 64;
 
-/// A run of entries of one [`run_class`]: `order[previous run's end .. end]`.
+/// A run of entries of one [`run_class`]: `code[start..end]` and `consts[cstart..cend]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Run {
     pub(crate) op: Op,
-    pub(crate) end: u32,
+    start: u32,
+    end: u32,
+    cstart: u32,
+    cend: u32,
 }
 
-/// The replay order of a recording; see the module docs.
+/// The replay order of a recording, as a compact program; see the module docs.
 #[derive(Default, Debug)]
 pub(crate) struct Schedule {
-    /// Entry indices in evaluation order: every entry but the inputs and rule outputs (whose
-    /// values replay sets from the inputs and rule nodes).
-    pub(crate) order: Vec<u32>,
+    /// The entries in evaluation order (every entry but the inputs and rule outputs, whose
+    /// values replay sets from the inputs and rule nodes), each as its index followed by its
+    /// operands: [`width`] words per entry, by the run's class.
+    pub(crate) code: Vec<u32>,
+    /// The constants of the entries of the classes that have one ([`has_const`]), in order.
+    pub(crate) consts: Vec<f64>,
     pub(crate) runs: Vec<Run>,
     /// Number of tape entries the schedule was built for; `None` after the tape is cleared.
     built_for: Option<usize>,
     /// Scratch of the build: window levels and sort keys.
     levels: Vec<u32>,
     keys: Vec<u64>,
+}
+
+/// Words per entry in [`Schedule::code`] for a run of class `class`: the entry's index and its
+/// operands (none for constants and rule nodes, whose node index replay reads from the tape).
+pub(crate) const fn width(class: Op) -> usize {
+    match class {
+        Op::Const | Op::Rule | Op::Input | Op::RuleOut => 1,
+        Op::Add | Op::Sub | Op::Mul | Op::Div => 3,
+        _ => 2,
+    }
+}
+
+/// `true` for the classes whose entries carry their constant in [`Schedule::consts`] (the value
+/// of a `Const`, `c` of `x + c`, `c − x`, `x · c`, `x / c`). The other unary opcodes with a
+/// constant (`c / x`, powers) share the generic run, which reads the tape entry anyway.
+pub(crate) const fn has_const(class: Op) -> bool {
+    matches!(class, Op::Const | Op::AddC | Op::CSub | Op::MulC | Op::DivC)
 }
 
 /// The run an opcode's entries go into: its own for the opcodes replay has a loop for; one run
@@ -96,35 +126,71 @@ impl Schedule {
         self.built_for == Some(n)
     }
 
-    /// Bytes held by the order and runs.
+    /// Bytes held by the program and runs.
     pub(crate) fn bytes(&self) -> usize {
-        self.order.len() * 4 + self.runs.len() * core::mem::size_of::<Run>()
+        self.code.len() * 4 + self.consts.len() * 8 + self.runs.len() * core::mem::size_of::<Run>()
+    }
+
+    /// The runs with their program and constants: `(class, code, consts)`.
+    pub(crate) fn runs(&self) -> impl DoubleEndedIterator<Item = (Op, &[u32], &[f64])> {
+        self.runs.iter().map(|r| {
+            let (code, consts) = (
+                self.code.get(r.start as usize..r.end as usize),
+                self.consts.get(r.cstart as usize..r.cend as usize),
+            );
+            debug_assert!(code.is_some() && consts.is_some());
+            // SAFETY: `build` makes each run's ranges from the lengths of `code` and `consts`
+            // before and after pushing the run's entries, and nothing else changes them, so the
+            // ranges are within the buffers (`None` is unreachable).
+            unsafe { (r.op, code.unwrap_unchecked(), consts.unwrap_unchecked()) }
+        })
     }
 
     /// Builds the schedule of `entries` (a finished recording: every operand index of an entry
     /// below its own, a `Rule` entry after its outputs).
     pub(crate) fn build(&mut self, entries: &[Entry]) {
         let Schedule {
-            order,
+            code,
+            consts,
             runs,
             built_for,
             levels,
             keys,
         } = self;
-        order.clear();
+        code.clear();
+        consts.clear();
         runs.clear();
         levels.clear();
         levels.resize(WINDOW, 0);
         keys.clear();
         keys.reserve(WINDOW);
         let n = entries.len();
-        let mut push = |order: &mut Vec<u32>, op: Op, i: usize| {
-            // Entry indices are below 2²⁸ (`MAX_ENTRIES`): the cast is exact.
-            order.push(i as u32);
-            let end = order.len() as u32;
+        let mut push = |op: Op, i: usize| {
+            let e = &entries[i];
+            // Entry indices are below 2²⁸ (`MAX_ENTRIES`): the casts are exact.
+            code.push(i as u32);
+            if width(op) > 1 {
+                code.push(e.a() as u32);
+            }
+            if width(op) > 2 {
+                code.push(e.b() as u32);
+            }
+            if has_const(op) {
+                consts.push(e.pb);
+            }
+            let (end, cend) = (code.len() as u32, consts.len() as u32);
             match runs.last_mut() {
-                Some(run) if run.op == op => run.end = end,
-                _ => runs.push(Run { op, end }),
+                Some(run) if run.op == op => (run.end, run.cend) = (end, cend),
+                last => {
+                    let (start, cstart) = last.map_or((0, 0), |r| (r.end, r.cend));
+                    runs.push(Run {
+                        op,
+                        start,
+                        end,
+                        cstart,
+                        cend,
+                    })
+                }
             }
         };
         let mut w0 = 0;
@@ -160,10 +226,10 @@ impl Schedule {
             keys.sort_unstable();
             for &k in keys.iter() {
                 let i = w0 + (k & POSITION_MASK) as usize;
-                push(order, run_class(entries[i].op()), i);
+                push(run_class(entries[i].op()), i);
             }
             if w1 < n && entries[w1].op() == Op::Rule {
-                push(order, Op::Rule, w1);
+                push(Op::Rule, w1);
                 w1 += 1;
             }
             w0 = w1;
@@ -225,12 +291,37 @@ mod tests {
     }
 
     /// Checks that `d.schedule` lists every entry but the inputs and rule outputs once, each
-    /// after whatever writes its operands, in runs of one opcode. Returns the number of runs.
+    /// after whatever writes its operands, in runs of one opcode, with the entry's operands and
+    /// constant. Returns the number of runs.
     fn check(d: &TapeData) -> usize {
         let (es, s) = (&d.entries, &d.schedule);
         assert!(s.is_built_for(es.len()));
+        let mut order = Vec::new();
+        for (class, code, consts) in s.runs() {
+            assert!(!code.is_empty(), "empty run");
+            let w = width(class);
+            assert_eq!(code.len() % w, 0);
+            let n = code.len() / w;
+            assert_eq!(consts.len(), if has_const(class) { n } else { 0 });
+            for (k, row) in code.chunks_exact(w).enumerate() {
+                let e = &es[row[0] as usize];
+                assert_eq!(run_class(e.op()), class);
+                if w > 1 {
+                    assert_eq!(row[1] as usize, e.a());
+                }
+                if w > 2 {
+                    assert_eq!(row[2] as usize, e.b());
+                }
+                if has_const(class) {
+                    assert_eq!(consts[k].to_bits(), e.pb.to_bits());
+                }
+                order.push(row[0]);
+            }
+        }
+        assert_eq!(s.code.len(), s.runs.last().map_or(0, |r| r.end as usize));
+        assert_eq!(s.consts.len(), s.runs.last().map_or(0, |r| r.cend as usize));
         let mut pos = vec![usize::MAX; es.len()];
-        for (p, &i) in s.order.iter().enumerate() {
+        for (p, &i) in order.iter().enumerate() {
             assert_eq!(pos[i as usize], usize::MAX, "entry {i} scheduled twice");
             pos[i as usize] = p;
         }
@@ -274,15 +365,6 @@ mod tests {
                 }
             }
         }
-        let mut start = 0;
-        for run in &s.runs {
-            assert!(run.end as usize > start, "empty run");
-            for &i in &s.order[start..run.end as usize] {
-                assert_eq!(run_class(es[i as usize].op()), run.op);
-            }
-            start = run.end as usize;
-        }
-        assert_eq!(start, s.order.len());
         s.runs.len()
     }
 
@@ -291,7 +373,7 @@ mod tests {
     #[test]
     fn schedule_is_a_valid_order_in_runs() {
         let mut tape = Tape::new();
-        {
+        let y = {
             let mut rec = tape.recording();
             let x = rec.inputs(&[0.3, -1.2, 2.0]);
             let mut acc = x[0];
@@ -309,11 +391,29 @@ mod tests {
                     acc + t
                 };
             }
-            std::hint::black_box(acc);
-        }
+            acc
+        };
         assert!(tape.len() > 4 * WINDOW);
         tape.reserve_replay();
         check(&tape.data);
+        // The reverse sweep after a replay walks the schedule backwards (rule nodes, late
+        // inputs, constants and all): at the recorded point it gives the recorded sweep's
+        // gradient, to rounding (contributions are added in another order).
+        let n = tape.n_inputs();
+        let (mut recorded, mut replayed) = (vec![0.0; n], vec![0.0; n]);
+        tape.gradient(y, &mut recorded).unwrap();
+        let x = tape.data.input_values.clone();
+        tape.replay(&x).unwrap();
+        tape.gradient(y, &mut replayed).unwrap();
+        let scale = recorded.iter().fold(1.0f64, |m, g| m.max(g.abs()));
+        for (r, p) in recorded.iter().zip(&replayed) {
+            assert!((r - p).abs() <= 1e-13 * scale, "{r} vs {p}");
+        }
+        assert!(recorded.iter().all(|g| *g != 0.0));
+        // The sweep left the adjoint buffer all zero (rule outputs included): again, the same.
+        let mut again = vec![0.0; n];
+        tape.gradient(y, &mut again).unwrap();
+        assert_eq!(again, replayed);
     }
 
     /// On P6 Rosenbrock (n = 1000: 9000 entries) the runs are long.
@@ -325,7 +425,7 @@ mod tests {
         tape.reserve_replay();
         let runs = check(&tape.data);
         // Per 64-entry window, 7 runs of the term's opcodes and one of the running sum.
-        let scheduled = tape.data.schedule.order.len();
+        let scheduled = tape.len() - tape.n_inputs();
         assert!(runs * 6 < scheduled, "{runs} runs for {scheduled} entries");
     }
 }

@@ -8,13 +8,15 @@
 //!
 //! A Rosenbrock term records 8 entries (3 `Square`, `−`, `c − x`, `· c`, two `+`). Counted with
 //! `valgrind --tool=callgrind` at n = 10³, per entry (inputs included): recording ≈ 30
-//! instructions, replay ≈ 14.4 (in the schedule's runs: a loop per opcode, operands read from
-//! the value buffer), the `f64` reverse sweep ≈ 15.5 (no dispatch; a zero-adjoint test, two
-//! fused multiply-adds, one clear, a prefetch every other entry); plain `f64` evaluation is
-//! ≈ 15.5 instructions per *term*. Before the stream and the `Square` instruction the reverse
-//! sweep took ≈ 27 per entry (a branch per entry on the opcode's arity); replay took ≈ 37
-//! before its specialised arms and ≈ 20 with one jump-table dispatch per entry in recording
-//! order.
+//! instructions; replay ≈ 10.8 (the schedule's runs: a loop per opcode over the compact
+//! program); the `f64` reverse sweep after a recording ≈ 15.5 (the stream: no dispatch, a
+//! zero-adjoint test, two fused multiply-adds, one clear, a prefetch every other entry) and
+//! after a replay ≈ 13.5 (the program backwards, a loop per opcode, no zero test where the
+//! partials are ±1); plain `f64` evaluation is ≈ 15.5 instructions per *term*. Before the
+//! stream and the `Square` instruction the reverse sweep took ≈ 27 per entry (a branch per
+//! entry on the opcode's arity); replay took ≈ 37 before its specialised arms, ≈ 20 with one
+//! jump-table dispatch per entry in recording order and ≈ 14.4 in the schedule's runs reading
+//! operands from the tape entries.
 //!
 //! Instructions are not the whole story. Recording ran at the speed of a chain of dependent
 //! loads (the active tape's pointer from thread-local storage, then its length through it)
@@ -27,21 +29,17 @@
 //! runs have neither (time 18 → 10 µs at n = 10³).
 //!
 //! At n = 10⁵ the tape (24 bytes × 9 entries per term = 21.6 MB), the values and the adjoints
-//! (8 bytes per entry each) no longer fit in cache: replay in recording order kept its speed per
-//! entry (it was no faster when it skipped writing the refreshed partials back); scheduled
-//! replay and the reverse sweep ask for the tape ahead of use (see [`prefetch`]), without
-//! which the reverse sweep, which reads every entry and updates adjoints scattered over 7 MB,
-//! was about half as slow again per entry as at n = 10³.
-//!
-//! What remains at n = 10⁵ is memory traffic. Replay reads the tape (21.6 MB), writes the
-//! refreshed partials back (the `Square` entries dirty nearly every cache line: another
-//! 21.6 MB) and writes the values (7.2 MB, read for ownership first); the reverse sweep reads
-//! the tape again and updates the adjoints (7.2 MB, read and written): about 94 MB per
-//! replayed gradient. Replay took 1.9 ms against 1.0 ms for a hundred times n = 10³ (about
-//! 30 GB/s, near what one core draws from memory here), the reverse sweep 1.95 ms against 1.4.
-//! Going lower means fewer bytes per entry: for instance 16-byte entries whose value-dependent
-//! partials the reverse sweep recomputes from the values, or recognising the repeated blocks
-//! of a long tape (the loops that recorded it) and compiling those.
+//! (8 bytes per entry each) no longer fit in cache, and memory traffic decides. When replay
+//! read the tape entries and wrote the refreshed partials back, a replayed gradient moved
+//! about 94 MB (the tape read twice and written once, the values and adjoints read for
+//! ownership and written) and ran near what one core draws from memory here (≈ 30 GB/s):
+//! replay 2.1 ms, replay and gradient 37× f. Replay and the reverse sweep after it now read
+//! the compact program (11.5 bytes per entry on this function: 1 MB per 10⁴ terms) and never
+//! touch the tape, and products and squares take their partials from the values: replay
+//! 1.3 ms, replay and gradient 26.5× f (minimum of ten interleaved rounds against the previous
+//! build; at n = 10³, 26.0× → 23.5×). The recorded gradient still streams over the tape,
+//! asking for it ahead of use (see [`prefetch`]). Going lower still means recognising the
+//! repeated blocks of a long tape (the loops that recorded it) and compiling those.
 
 use super::local::local;
 use super::schedule::WINDOW;
@@ -108,8 +106,10 @@ pub(crate) struct Scratch {
 ///
 /// Invariant (established when the tape is recorded, checked by `debug_assert`): every operand
 /// index of entry `i` is `≤ i` (`< i` for a real operand, `= i` for the own-index placeholder
-/// of unary and nullary entries), and the value and adjoint buffers have one element per entry
-/// (asserted before each loop). The sweeps only index with those numbers.
+/// of unary and nullary entries), the replay program holds only entry indices and operand
+/// indices copied from the entries (and has one constant per row of the runs that have one),
+/// and the value and adjoint buffers have one element per entry (asserted before each loop).
+/// The sweeps only index with those numbers.
 struct Unchecked<'a, T>(&'a [T]);
 struct UncheckedMut<'a, T>(&'a mut [T]);
 
@@ -149,15 +149,17 @@ fn rule_err(entry: usize) -> impl FnOnce(RuleError) -> TapeError {
     move |source| TapeError::Rule { entry, source }
 }
 
-/// Re-evaluates the tape at `d.input_values` into `d.vals`, and refreshes the local partials for
-/// the next reverse sweep (and the rule nodes' states and values).
+/// Re-evaluates the tape at `d.input_values` into `d.vals` (and the rule nodes' states and
+/// values), and refreshes the local partials of the entries in the generic runs for the next
+/// reverse sweep, which after a replay is [`reverse_scheduled`].
 ///
-/// Entries are evaluated in the order of the recording's [`Schedule`](super::schedule) (built
-/// here on the first replay): one dispatch per run, then a loop specialised to the run's opcode.
-/// The commonest opcodes have their own runs and loops, which compute exactly
-/// what [`local`] computes (so replayed values are bit-identical to a fresh recording) but write
-/// only the partials that depend on the values: those of `+`, `−`, `± c`, `· c`, `/ c` and
-/// negation are constants, stored when the entry was recorded. The others go through [`local`].
+/// Entries are evaluated as the recording's [`Schedule`](super::schedule) lists them (built
+/// here on the first replay): one dispatch per run, then a loop specialised to the run's class
+/// over the schedule's program, which holds each entry's operands and constant — these loops
+/// do not touch the tape. They compute exactly what [`local`] computes, so replayed values are
+/// bit-identical to a fresh recording. Their partials are either constants or products of
+/// values that [`reverse_scheduled`] recomputes, so nothing is written back. The other opcodes
+/// (two generic runs) go through [`local`] and store their partials in their tape entries.
 pub(crate) fn replay_f64(d: &mut TapeData) -> Result<(), TapeError> {
     let n = d.entries.len();
     if !d.schedule.is_built_for(n) {
@@ -184,67 +186,79 @@ pub(crate) fn replay_f64(d: &mut TapeData) -> Result<(), TapeError> {
     }
     let mut es = UncheckedMut(&mut entries[..]);
     let mut v = UncheckedMut(&mut vals[..]);
-    // Evaluates the entries `idx` by `f` (given the entry and the values so far).
-    #[inline(always)]
-    fn each(
-        idx: &[u32],
-        es: &mut UncheckedMut<'_, Entry>,
-        v: &mut UncheckedMut<'_, f64>,
-        mut f: impl FnMut(&mut Entry, &UncheckedMut<'_, f64>) -> f64,
-    ) {
-        for &i in idx {
-            let i = i as usize;
-            prefetch(es.0, i + PREFETCH_AHEAD);
-            let value = f(&mut es[i], v);
-            v[i] = value;
-        }
-    }
-    let mut start = 0;
-    for run in &schedule.runs {
-        let idx = &schedule.order[start..run.end as usize];
-        start = run.end as usize;
-        match run.op {
+    for (class, code, cs) in schedule.runs() {
+        match class {
             // Not scheduled: inputs were set above, rule outputs are written by their node.
             Op::Input | Op::RuleOut => {}
             Op::Rule => {
-                for &i in idx {
+                for &i in code {
                     let i = i as usize;
                     replay_rule(&mut nodes[es[i].a()], ni, &mut v.0[..], i)?;
                 }
             }
-            Op::Const => each(idx, &mut es, &mut v, |e, _| e.pb),
-            Op::Add => each(idx, &mut es, &mut v, |e, v| v[e.a()] + v[e.b()]),
-            Op::Sub => each(idx, &mut es, &mut v, |e, v| v[e.a()] - v[e.b()]),
-            Op::Mul => each(idx, &mut es, &mut v, |e, v| {
-                let (x, y) = (v[e.a()], v[e.b()]);
-                (e.pa, e.pb) = (y, x);
-                x * y
-            }),
-            Op::Square => each(idx, &mut es, &mut v, |e, v| {
-                let x = v[e.a()];
-                e.pa = x * 2.0;
-                x * x
-            }),
-            Op::AddC => each(idx, &mut es, &mut v, |e, v| v[e.a()] + e.pb),
-            Op::CSub => each(idx, &mut es, &mut v, |e, v| e.pb - v[e.a()]),
-            Op::MulC => each(idx, &mut es, &mut v, |e, v| v[e.a()] * e.pb),
-            Op::DivC => each(idx, &mut es, &mut v, |e, v| v[e.a()] / e.pb),
-            Op::Neg => each(idx, &mut es, &mut v, |e, v| -v[e.a()]),
+            Op::Const => {
+                for (&i, &c) in code.iter().zip(cs) {
+                    v[i as usize] = c;
+                }
+            }
+            Op::Add => binary(code, &mut v, |x, y| x + y),
+            Op::Sub => binary(code, &mut v, |x, y| x - y),
+            Op::Mul => binary(code, &mut v, |x, y| x * y),
+            Op::Square => unary(code, &mut v, |x| x * x),
+            Op::Neg => unary(code, &mut v, |x| -x),
+            Op::AddC => unary_c(code, cs, &mut v, |x, c| x + c),
+            Op::CSub => unary_c(code, cs, &mut v, |x, c| c - x),
+            Op::MulC => unary_c(code, cs, &mut v, |x, c| x * c),
+            Op::DivC => unary_c(code, cs, &mut v, |x, c| x / c),
             // The other opcodes share two runs (see `run_class`): each entry's own opcode.
-            op if op >= Op::FIRST_BINARY => each(idx, &mut es, &mut v, |e, v| {
-                let (value, pa, pb) = local::<f64>(e.op(), v[e.a()], v[e.b()], 0.0);
-                (e.pa, e.pb) = (pa, pb);
-                value
-            }),
-            _ => each(idx, &mut es, &mut v, |e, v| {
-                let (value, pa, _) = local::<f64>(e.op(), v[e.a()], 0.0, e.pb);
-                e.pa = pa;
-                value
-            }),
+            op if op >= Op::FIRST_BINARY => {
+                for &[i, a, b] in code.as_chunks::<3>().0 {
+                    let i = i as usize;
+                    prefetch(es.0, i + PREFETCH_AHEAD);
+                    let e = &mut es[i];
+                    let (value, pa, pb) = local::<f64>(e.op(), v[a as usize], v[b as usize], 0.0);
+                    (e.pa, e.pb) = (pa, pb);
+                    v[i] = value;
+                }
+            }
+            _ => {
+                for &[i, a] in code.as_chunks::<2>().0 {
+                    let i = i as usize;
+                    prefetch(es.0, i + PREFETCH_AHEAD);
+                    let e = &mut es[i];
+                    let (value, pa, _) = local::<f64>(e.op(), v[a as usize], 0.0, e.pb);
+                    e.pa = pa;
+                    v[i] = value;
+                }
+            }
         }
     }
     *replayed = true;
     Ok(())
+}
+
+/// Replays a run of binary entries `[i, a, b]`: `v[i] = f(v[a], v[b])`.
+#[inline(always)]
+fn binary(code: &[u32], v: &mut UncheckedMut<'_, f64>, f: impl Fn(f64, f64) -> f64) {
+    for &[i, a, b] in code.as_chunks::<3>().0 {
+        v[i as usize] = f(v[a as usize], v[b as usize]);
+    }
+}
+
+/// Replays a run of unary entries `[i, a]`: `v[i] = f(v[a])`.
+#[inline(always)]
+fn unary(code: &[u32], v: &mut UncheckedMut<'_, f64>, f: impl Fn(f64) -> f64) {
+    for &[i, a] in code.as_chunks::<2>().0 {
+        v[i as usize] = f(v[a as usize]);
+    }
+}
+
+/// Replays a run of unary entries `[i, a]` with constants `cs`: `v[i] = f(v[a], c)`.
+#[inline(always)]
+fn unary_c(code: &[u32], cs: &[f64], v: &mut UncheckedMut<'_, f64>, f: impl Fn(f64, f64) -> f64) {
+    for (&[i, a], &c) in code.as_chunks::<2>().0.iter().zip(cs) {
+        v[i as usize] = f(v[a as usize], c);
+    }
 }
 
 /// How far ahead (in entries) replay asks for the tape: two windows.
@@ -255,14 +269,15 @@ const PREFETCH_BEHIND: usize = 256;
 
 /// Asks for element `i` of `xs` to be brought into cache (nothing if `i` is out of range).
 ///
-/// Replay asks for entry `i + PREFETCH_AHEAD` while it evaluates entry `i`: it reads each window
-/// out of recording order, which the hardware prefetcher (it follows sequential and strided
-/// streams) does not foresee; over a window, every cache line of the window two ahead is asked
-/// for. The reverse stream asks for entry `i − PREFETCH_BEHIND` while it steps entry `i`.
-/// Both matter only for tapes beyond the cache: on P6 Rosenbrock at n = 10⁵ (a 21.6 MB tape)
-/// scheduled replay went from about the unscheduled time to about 20 % less, and the reverse
-/// stream from 2.6 to 2.2–2.3 ms (interleaved runs on a loaded machine); at n = 10³ neither
-/// changed measurably.
+/// Replay's generic runs ask for tape entry `i + PREFETCH_AHEAD` while they evaluate entry
+/// `i`: they read the tape out of recording order, which the hardware prefetcher (it follows
+/// sequential and strided streams) does not foresee. The reverse stream asks for entry
+/// `i − PREFETCH_BEHIND` while it steps entry `i`. Both matter only for tapes beyond the cache:
+/// on P6 Rosenbrock at n = 10⁵ (a 21.6 MB tape) replay, when it still read every entry from the
+/// tape, went from about the unscheduled time to about 20 % less, and the reverse stream from
+/// 2.6 to 2.2–2.3 ms (interleaved runs on a loaded machine); at n = 10³ neither changed
+/// measurably. The replayed reverse sweep reads its program in order and gained nothing from
+/// asking for the adjoints and values ahead.
 #[inline(always)]
 fn prefetch<T>(xs: &[T], i: usize) {
     #[cfg(target_arch = "x86_64")]
@@ -372,16 +387,19 @@ pub(crate) fn forward<T: TapeScalar>(
     Ok(())
 }
 
-/// Reverse sweep on `f64`: accumulates `adj` (seeded at the outputs) back to every entry using
-/// the local partials stored at recording (or refreshed by replay). On return every slot but
-/// the inputs' is zero again.
+/// Reverse sweep on `f64`: accumulates `adj` (seeded at the outputs) back to every entry. On
+/// return every slot but the inputs' is zero again.
 ///
-/// The entries between two *breaks* (inputs, rule nodes; see `TapeData::breaks`) run through
-/// [`reverse_stream`], a multiply-add stream without opcode dispatch; a rule node's vjp runs at
-/// its break.
+/// After a replay this is [`reverse_scheduled`]. After a recording, it uses the local partials
+/// stored in the entries: the entries between two *breaks* (inputs, rule nodes; see
+/// `TapeData::breaks`) run through [`reverse_stream`], a multiply-add stream without opcode
+/// dispatch; a rule node's vjp runs at its break.
 pub(crate) fn reverse_f64(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Result<(), TapeError> {
     let n = d.entries.len();
     assert!(adj.len() == n, "adjoint buffer has one slot per entry");
+    if d.replayed {
+        return reverse_scheduled_best(d, adj, s);
+    }
     // Inputs created before any operation (the usual case: inputs are increasing entry
     // indices, so the last is `len − 1` exactly when they are entries `0..len`) are the first
     // breaks, with nothing to stream between them: the stream stops above them.
@@ -478,6 +496,146 @@ fn reverse_stream<const FMA: bool>(es: &[Entry], adj: &mut [f64], lo: usize) {
     if i > lo {
         step(i - 1);
     }
+}
+
+/// [`reverse_scheduled`] with fused multiply-adds where the CPU has them (as
+/// [`reverse_stream_best`]).
+fn reverse_scheduled_best(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Result<(), TapeError> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has FMA (checked just above).
+        return unsafe { reverse_scheduled_fma(d, adj, s) };
+    }
+    reverse_scheduled::<{ cfg!(target_arch = "aarch64") }>(d, adj, s)
+}
+
+/// [`reverse_scheduled`] with fused multiply-adds, compiled for CPUs with FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+fn reverse_scheduled_fma(d: &TapeData, adj: &mut [f64], s: &mut Scratch) -> Result<(), TapeError> {
+    reverse_scheduled::<true>(d, adj, s)
+}
+
+/// Runs `f(adj, g, k, entry)` on the entries `[i, operands…]` of a run of width `W`, last
+/// first, where `g` is the entry's adjoint (taken: the slot is cleared) and `k` the entry's
+/// position in the run (its constant's index).
+#[inline(always)]
+fn back<'a, const W: usize>(
+    code: &[u32],
+    adj: &mut UncheckedMut<'a, f64>,
+    mut f: impl FnMut(&mut UncheckedMut<'a, f64>, f64, usize, &[u32; W]),
+) {
+    for (k, row) in code.as_chunks::<W>().0.iter().enumerate().rev() {
+        let g = core::mem::take(&mut adj[row[0] as usize]);
+        f(adj, g, k, row);
+    }
+}
+
+/// `acc + g·p` (fused when `FMA`), and `acc` unchanged when `g` is zero, so that a zero
+/// adjoint never meets an infinite partial.
+#[inline(always)]
+fn madd_nz<const FMA: bool>(g: f64, p: f64, acc: f64) -> f64 {
+    if g != 0.0 {
+        madd::<FMA>(g, p, acc)
+    } else {
+        acc
+    }
+}
+
+/// `acc + g·p`, fused when `FMA`.
+#[inline(always)]
+fn madd<const FMA: bool>(g: f64, p: f64, acc: f64) -> f64 {
+    if FMA { g.mul_add(p, acc) } else { acc + g * p }
+}
+
+/// The reverse sweep on `f64` after a replay: the schedule's program run backwards, run by run
+/// and each run last entry first (the exact reverse of the replay order, which is a valid
+/// evaluation order, so every adjoint is complete when its entry is reached).
+///
+/// Each run's loop is specialised to its class and reads the operands from the schedule's
+/// program, not from the tape: the partials of `+`, `−`, `± c`, `· c`, `/ c` and negation are
+/// constants, those of `·` and squares are recomputed from the replayed values (the same
+/// formulas as [`local`], so the same partials as a fresh recording's); only the two generic
+/// runs read the partials replay stored in their tape entries. As in [`reverse_stream`], each
+/// entry's adjoint is cleared once used, a zero adjoint is never multiplied by a partial, and
+/// the inputs' adjoints are left for the caller; a rule node's outputs are cleared after its
+/// vjp.
+///
+/// Against the stream over the tape this reads 4 to 16 bytes of program per entry instead of
+/// 24 bytes of tape, and replay writes nothing back into the tape.
+#[inline(always)]
+fn reverse_scheduled<const FMA: bool>(
+    d: &TapeData,
+    adj: &mut [f64],
+    s: &mut Scratch,
+) -> Result<(), TapeError> {
+    let n = d.entries.len();
+    assert!(
+        adj.len() == n && d.vals.len() == n && d.schedule.is_built_for(n),
+        "sweep buffers sized to the tape"
+    );
+    let (es, v) = (Unchecked(&d.entries[..]), Unchecked(&d.vals[..]));
+    for (class, code, cs) in d.schedule.runs().rev() {
+        let mut g = UncheckedMut(&mut *adj);
+        match class {
+            Op::Input | Op::RuleOut => {}
+            Op::Rule => {
+                for &i in code.iter().rev() {
+                    let i = i as usize;
+                    reverse_rule(d, i, Values::<f64>::Node, g.0, s)?;
+                    let node = &d.nodes[es[i].a()];
+                    let o = node.first_out as usize;
+                    g.0[o..o + node.n_outputs as usize].fill(0.0);
+                }
+            }
+            Op::Const => {
+                for &i in code.iter().rev() {
+                    g[i as usize] = 0.0;
+                }
+            }
+            // Partials ±1: adding a zero adjoint changes nothing.
+            Op::Add => back::<3>(code, &mut g, |g, x, _, &[_, a, b]| {
+                g[a as usize] += x;
+                g[b as usize] += x;
+            }),
+            Op::Sub => back::<3>(code, &mut g, |g, x, _, &[_, a, b]| {
+                g[a as usize] += x;
+                g[b as usize] -= x;
+            }),
+            Op::Neg | Op::CSub => back::<2>(code, &mut g, |g, x, _, &[_, a]| g[a as usize] -= x),
+            Op::AddC => back::<2>(code, &mut g, |g, x, _, &[_, a]| g[a as usize] += x),
+            Op::Mul => back::<3>(code, &mut g, |g, x, _, &[_, a, b]| {
+                let (a, b) = (a as usize, b as usize);
+                g[a] = madd_nz::<FMA>(x, v[b], g[a]);
+                g[b] = madd_nz::<FMA>(x, v[a], g[b]);
+            }),
+            Op::Square => back::<2>(code, &mut g, |g, x, _, &[_, a]| {
+                let a = a as usize;
+                g[a] = madd_nz::<FMA>(x, v[a] * 2.0, g[a]);
+            }),
+            Op::MulC => back::<2>(code, &mut g, |g, x, k, &[_, a]| {
+                let a = a as usize;
+                g[a] = madd_nz::<FMA>(x, Unchecked(cs)[k], g[a]);
+            }),
+            Op::DivC => back::<2>(code, &mut g, |g, x, k, &[_, a]| {
+                let a = a as usize;
+                g[a] = madd_nz::<FMA>(x, Unchecked(cs)[k].recip(), g[a]);
+            }),
+            // The generic runs: the partials replay stored in the tape entries.
+            op if op >= Op::FIRST_BINARY => back::<3>(code, &mut g, |g, x, _, &[i, a, b]| {
+                if x != 0.0 {
+                    let (e, a, b) = (&es[i as usize], a as usize, b as usize);
+                    g[a] = madd::<FMA>(x, e.pa, g[a]);
+                    g[b] = madd::<FMA>(x, e.pb, g[b]);
+                }
+            }),
+            _ => back::<2>(code, &mut g, |g, x, _, &[i, a]| {
+                let a = a as usize;
+                g[a] = madd_nz::<FMA>(x, es[i as usize].pa, g[a]);
+            }),
+        }
+    }
+    Ok(())
 }
 
 /// Reverse sweep on dual numbers (forward over reverse): the partials are recomputed from the
