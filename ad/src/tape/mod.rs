@@ -27,8 +27,8 @@
 //! reverse sweep. A rule node stores its input indices (4 bytes each), its input and output
 //! values, and a boxed copy of the rule and its state. At most 2²⁸ − 1 entries (a 6.4 GB tape)
 //! are recorded. The first replay adds an 8-byte value per entry and the replay program
-//! (below): 4 bytes per entry and operand, and 8 per constant — 11.5 bytes per entry on P6's
-//! Rosenbrock. The reverse sweep adds an 8-byte adjoint per entry.
+//! (below): 4 bytes per entry and operand, 8 per constant and 20 per run — about 12 bytes per
+//! entry on P6's Rosenbrock. The reverse sweep adds an 8-byte adjoint per entry.
 //!
 //! # Sweeps
 //!
