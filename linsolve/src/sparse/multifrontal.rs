@@ -57,6 +57,24 @@
 //! change); faer's LU with other recursion thresholds for the root (its default, 16, was the
 //! fastest).
 //!
+//! A second round of measurements (callgrind instructions per refactorisation, the difference
+//! of 11 and 1 refactorisations over 10; wall time as single refactorisations timed 2000 at a
+//! time, variants interleaved, min and 10th percentile, as the shared host's medians move by
+//! 20 %) found the time in the extend-adds and the blocked fronts to be bound by memory and
+//! faer's per-call costs rather than by instructions. Per phase (rdtsc, averages): factorising
+//! the 24 ten-column fronts ≈ 15 % (faer's LU, `L21` and `U12` calls ≈ 11k cycles per front
+//! before the Schur product), the four 26-column fronts ≈ 14 %, the root ≈ 18 %, the
+//! extend-adds ≈ 23 %. Tried
+//! and kept out, base 11.71M instructions and ≈ 905 µs fastest single refactorisation:
+//! register kernels for 9 and 10 columns (`SMALL_BLOCK` = 10: 11.16M instructions, but min
+//! 922 µs and a worse 10th percentile; also with an 8 × 4 register-tiled Schur product:
+//! 11.78M, within the noise); extend-adds by runs of consecutive parent positions (children
+//! with runs of at least 4 or 8 entries on average, vectorised adds: 11.91M and 11.54M
+//! instructions, the extend-add phase's fastest round 2 % shorter, no change in total);
+//! more relaxed amalgamation of parent–last-child pairs (`RELAX` allowing 20 % or 30 % zeros
+//! up to 48 columns and 10 % beyond: 15.3 or 16.0 Mflop, 11.51M or 12.10M instructions — the
+//! 768 one-column leaves are never a last child, so only the separator chain merges).
+//!
 //! # Solves
 //!
 //! With `Q` the block-diagonal product of the supernodes' row permutations, `Q Â = L U`:
