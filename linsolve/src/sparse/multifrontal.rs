@@ -64,8 +64,8 @@
 //! faer's per-call costs rather than by instructions. Per phase (rdtsc, averages): factorising
 //! the 24 ten-column fronts ≈ 15 % (faer's LU, `L21` and `U12` calls ≈ 11k cycles per front
 //! before the Schur product), the four 26-column fronts ≈ 14 %, the root ≈ 18 %, the
-//! extend-adds ≈ 23 %. Tried
-//! and kept out, base 11.71M instructions and ≈ 905 µs fastest single refactorisation:
+//! extend-adds ≈ 23 %. Tried and kept out, against a base of 11.71M instructions and
+//! ≈ 905 µs for the fastest single refactorisation:
 //! register kernels for 9 and 10 columns (`SMALL_BLOCK` = 10: 11.16M instructions, but min
 //! 922 µs and a worse 10th percentile; also with an 8 × 4 register-tiled Schur product:
 //! 11.78M, within the noise); extend-adds by runs of consecutive parent positions (children
