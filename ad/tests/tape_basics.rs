@@ -161,27 +161,61 @@ fn nested_recordings_resume_the_outer_one() {
     assert!((g[0] - d(1.3, k).d[0]).abs() < 1e-13);
 }
 
-/// A tape dropped while the guard of its recording was leaked no longer records: later
-/// operations on its variables give orphans instead of writing to freed memory.
+/// A recording ends when its closure unwinds: afterwards the tape can go (here: dropped),
+/// operations on its variables record nothing and give orphans, and a new tape records
+/// normally. (The closure gets the `Recording` by shared reference, so it cannot leak it.)
 #[test]
-fn leaked_recording_guard_of_a_dropped_tape() {
+fn recording_ends_when_its_closure_unwinds() {
     let mut t = Tape::new();
-    let x = {
-        let mut rec = t.recording();
-        let x = rec.input(2.0);
-        std::mem::forget(rec);
-        x
-    };
+    let mut kept = None;
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        t.recording(|rec| {
+            kept = Some(rec.input(2.0));
+            panic!("user code panics while recording");
+        })
+    }));
+    assert!(r.is_err());
     drop(t);
+    let x = kept.unwrap();
     let y = x.sin() * x;
     assert_eq!(y.val(), 2f64.sin() * 2.0);
     assert!(y.tape_index().is_none() && !y.is_const());
-    // A new tape records normally afterwards.
     let mut t = Tape::new();
     let y = t.record(&[2.0], |x| x[0].sin() * x[0]);
     let mut g = [0.0];
     t.gradient(y, &mut g).unwrap();
     assert_eq!(g[0], 2f64.cos() * 2.0 + 2f64.sin());
+}
+
+/// Inputs asked of a recording that a nested one interrupts are refused (the indices would
+/// belong to the other tape): an error, or an orphan and the outer tape poisoned.
+#[test]
+fn inputs_of_an_interrupted_recording_are_refused() {
+    let (mut outer, mut inner) = (Tape::new(), Tape::new());
+    let y = outer.recording(|rec| {
+        let x = rec.input(1.5);
+        let z = inner.recording(|inner_rec| {
+            let mut out = [Var::default(); 2];
+            assert_eq!(
+                rec.inputs_into(&[1.0, 2.0], &mut out),
+                Err(TapeError::Interrupted)
+            );
+            let stray = rec.input(3.0);
+            assert!(stray.tape_index().is_none() && !stray.is_const());
+            assert!(rec.inputs(&[4.0]).iter().all(|v| v.tape_index().is_none()));
+            inner_rec.input(0.5).exp()
+        });
+        // The inner tape is untouched by the refused inputs.
+        assert_eq!(inner.n_inputs(), 1);
+        x * 2.0 + z.val()
+    });
+    assert_eq!(outer.error(), Some(&TapeError::Interrupted));
+    let mut g = [0.0];
+    assert_eq!(outer.gradient(y, &mut g), Err(TapeError::Interrupted));
+    // Recorded again without the misuse, the outer tape works.
+    let y = outer.recording(|rec| rec.input(1.5) * 2.0);
+    outer.gradient(y, &mut g).unwrap();
+    assert_eq!(g, [2.0]);
 }
 
 /// Inputs created in batches, the second after some operations, on a fresh tape (the buffer
@@ -202,15 +236,14 @@ fn input_batches_between_operations() {
     let expected = fd(&seeded);
     let mut t = Tape::new();
     for _ in 0..2 {
-        let y = {
-            let mut rec = t.recording();
+        let y = t.recording(|rec| {
             let mut v = [Var::default(); 2];
             rec.inputs_into(&x[..2], &mut v).unwrap();
             let _between = v[0] * v[1]; // an entry before the second batch
             let mut w = [Var::default(); 3];
             rec.inputs_into(&x[2..], &mut w).unwrap();
             f(&v, &w)
-        };
+        });
         assert_eq!(t.n_inputs(), 5);
         let mut g = [0.0; 5];
         t.gradient(y, &mut g).unwrap();
@@ -239,7 +272,7 @@ fn input_batches_between_operations() {
         assert_eq!(t.value(y).unwrap(), expected.v);
     }
     assert!(matches!(
-        t.recording().inputs_into(&x, &mut [Var::default(); 2]),
+        t.recording(|rec| rec.inputs_into(&x, &mut [Var::default(); 2])),
         Err(TapeError::DimensionMismatch { .. })
     ));
 }

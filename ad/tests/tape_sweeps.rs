@@ -137,12 +137,12 @@ fn inputs_between_operations_and_an_input_as_output() {
     };
     for &(x0, x1) in &[(0.3, 2.0), (-1.2, 0.5), (2.0, 1e-3)] {
         let mut tape = Tape::new();
-        let mut rec = tape.recording();
-        let a = rec.input(x0);
-        let s = a.sin() * 2.0;
-        let b = rec.input(x1);
-        let y = f(a, b) + s;
-        drop(rec);
+        let (y, b) = tape.recording(|rec| {
+            let a = rec.input(x0);
+            let s = a.sin() * 2.0;
+            let b = rec.input(x1);
+            (f(a, b) + s, b)
+        });
         let mut g = [0.0; 2];
         tape.vjp(&[y, b, Var::from(3.0)], &[1.0, 0.5, 7.0], &mut g)
             .unwrap();

@@ -29,7 +29,7 @@
 //! ```
 
 use sprs::CsMat;
-use tangent_ad::{HvpWorkspace, ScalarFunction, Tape, Var};
+use tangent_ad::{HvpWorkspace, ScalarFunction, Tape, TapeError, Var};
 
 use crate::coloring::{
     Coloring, GreedyColoring, check_star_compressed, check_symmetric, star_coloring_compressed,
@@ -236,11 +236,10 @@ impl SparseHessian {
     ) -> Result<f64, SparsityError> {
         let n = self.n;
         check_len("x", n, x.len())?;
-        let y = {
-            let mut rec = self.tape.recording();
+        let y = self.tape.recording(|rec| {
             rec.inputs_into(x, &mut self.xv)?;
-            f.eval(&self.xv)
-        };
+            Ok::<_, TapeError>(f.eval(&self.xv))
+        })?;
         if let Some(e) = self.tape.error() {
             return Err(e.clone().into());
         }

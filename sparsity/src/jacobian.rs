@@ -43,7 +43,7 @@
 
 use rayon::prelude::*;
 use sprs::CsMat;
-use tangent_ad::{Dual, Tape, Var, VectorFunction};
+use tangent_ad::{Dual, Tape, TapeError, Var, VectorFunction};
 
 use crate::coloring::{
     Coloring, ColoringKind, GreedyColoring, check_orthogonal, column_coloring_compressed,
@@ -391,11 +391,11 @@ impl<const N: usize> SparseJacobian<N> {
         let Some(r) = self.reverse.as_deref_mut() else {
             return Ok(());
         };
-        {
-            let mut rec = r.tape.recording();
+        r.tape.recording(|rec| {
             rec.inputs_into(x, &mut r.xv)?;
             f.eval(&r.xv, &mut r.yv);
-        }
+            Ok::<(), TapeError>(())
+        })?;
         if let Some(e) = r.tape.error() {
             return Err(e.clone().into());
         }

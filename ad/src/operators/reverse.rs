@@ -7,7 +7,7 @@ use super::{
 };
 use crate::error::{AdError, check_len};
 use crate::function::{ScalarFunction, VectorFunction};
-use crate::tape::{HvpWorkspace, Tape, Var};
+use crate::tape::{HvpWorkspace, Tape, TapeError, Var};
 
 /// Reverse mode, recording the tape afresh at every call (correct for any control flow).
 /// Hessians and Hessian-vector products are forward over reverse.
@@ -91,13 +91,15 @@ impl ReversePrep {
         f: Target<'_, S, V>,
         x: &[f64],
     ) -> Result<(), AdError> {
-        let mut rec = self.tape.recording();
-        rec.inputs_into(x, &mut self.xv)?;
-        match f {
-            Target::Scalar(f) => self.yv[0] = f.eval(&self.xv),
-            Target::Vector(f) => f.eval(&self.xv, &mut self.yv),
-        }
-        drop(rec);
+        let (xv, yv) = (&mut self.xv, &mut self.yv);
+        self.tape.recording(|rec| {
+            rec.inputs_into(x, xv)?;
+            match f {
+                Target::Scalar(f) => yv[0] = f.eval(xv),
+                Target::Vector(f) => f.eval(xv, yv),
+            }
+            Ok::<(), TapeError>(())
+        })?;
         if let Some(e) = self.tape.error() {
             return Err(e.clone().into());
         }

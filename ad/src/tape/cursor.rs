@@ -39,18 +39,6 @@ pub(crate) struct Saved {
     base: u64,
 }
 
-impl Saved {
-    /// No tape recording: no entries, so no tag passes [`index`], and no room, so a push goes
-    /// to [`grow`], which finds no tape.
-    const INACTIVE: Saved = Saved {
-        data: core::ptr::null_mut(),
-        entries: core::ptr::null_mut(),
-        len: 0,
-        limit: 0,
-        base: 0,
-    };
-}
-
 impl Cursor {
     fn save(&self) -> Saved {
         Saved {
@@ -75,7 +63,7 @@ impl Cursor {
         let d = self.data.get();
         if !d.is_null() {
             // SAFETY: `data` is the tape of a live `Recording` (or a nested recording's
-            // interrupted one, whose `Recording` outlives it), borrowed uniquely by that guard.
+            // interrupted one, whose `Recording` outlives it), borrowed uniquely by it.
             // Entries `0..len` were written by `push_with` (or were there when the recording
             // began), within the buffer's capacity.
             unsafe { (*d).entries.set_len(self.len.get()) };
@@ -118,21 +106,13 @@ pub(crate) fn begin(data: &mut TapeData) -> Saved {
 /// Stops the recording into `data` (bringing its length up to date) and resumes `previous`.
 pub(crate) fn end(data: *mut TapeData, previous: Saved) {
     CURSOR.with(|c| {
-        // Another tape here means a nested recording's guard was leaked: it keeps its length.
+        // Always this tape: recordings are closure scopes, so they end in the reverse order
+        // they began.
+        debug_assert!(c.data.get() == data);
         if c.data.get() == data {
             c.sync();
         }
         c.load(previous);
-    });
-}
-
-/// Forgets `data` if it is the tape recording on this thread (its guard was leaked and the tape
-/// is going away).
-pub(crate) fn forget(data: *mut TapeData) {
-    CURSOR.with(|c| {
-        if c.data.get() == data {
-            c.load(Saved::INACTIVE);
-        }
     });
 }
 
@@ -155,10 +135,18 @@ pub(crate) fn active<'a>() -> Option<&'a mut TapeData> {
         }
         c.sync();
         // SAFETY: a non-null `data` was set by a live `Recording`, which holds the unique borrow
-        // of the tape for its lifetime and takes it out of the cursor when dropped (`end`);
-        // a tape dropped while its leaked guard left it here takes itself out (`forget`).
+        // of the tape for its lifetime and takes it out of the cursor when dropped (`end`).
+        // `Tape::recording` owns that `Recording` and drops it when its closure returns or
+        // unwinds (the closure only gets a shared reference: it cannot leak or swap it), so
+        // no tape leaves its borrow — or this thread — while the cursor points at it.
         Some(unsafe { &mut *p })
     })
+}
+
+/// `true` when `data` is the tape recording on this thread (not one a nested recording
+/// interrupts).
+pub(crate) fn records(data: *mut TapeData) -> bool {
+    CURSOR.with(|c| c.data.get() == data)
 }
 
 /// Number of entries of the recording on this thread (0 when none).

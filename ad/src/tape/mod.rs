@@ -2,8 +2,11 @@
 //!
 //! # Recording
 //!
-//! A [`Tape`] is activated for recording on the current thread by [`Tape::record`] (or the guard
-//! returned by [`Tape::recording`]). While it is active every arithmetic operation on a [`Var`]
+//! A [`Tape`] is activated for recording on the current thread for the duration of a closure,
+//! by [`Tape::record`] (inputs created from a slice) or [`Tape::recording`] (inputs created by
+//! the closure, anywhere in the program). A recording cannot outlive its closure, so no tape
+//! is left half-active when the closure returns or unwinds. While it is active every
+//! arithmetic operation on a [`Var`]
 //! appends one *instruction* — an opcode and up to two operand indices — and its value to the tape.
 //! A [`Var`] is 16 bytes: its value and a tag holding the recording's generation number (36 bits)
 //! and its entry index (28 bits). It is `Copy + 'static`, so it runs inside nalgebra's generic
@@ -140,6 +143,10 @@ pub enum TapeError {
     /// The tape holds no recording.
     #[error("the tape holds no recording")]
     Empty,
+    /// An input was created on a recording while a nested recording (of another tape)
+    /// interrupted it.
+    #[error("input created while a nested recording interrupted this one")]
+    Interrupted,
     /// The last [`Tape::replay`] failed part way (a rule node's primal failed), so the tape
     /// holds no consistent point: replay again, or record anew.
     #[error("the last replay failed; the tape holds no consistent point until a replay succeeds")]
@@ -505,14 +512,6 @@ impl Default for Tape {
     }
 }
 
-impl Drop for Tape {
-    /// A tape whose recording guard was leaked (`mem::forget`) takes itself out of this
-    /// thread's recording state, so later operations do not write to freed memory.
-    fn drop(&mut self) {
-        cursor::forget(&mut *self.data);
-    }
-}
-
 impl core::fmt::Debug for Tape {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Tape")
@@ -524,7 +523,9 @@ impl core::fmt::Debug for Tape {
     }
 }
 
-/// The guard of an active recording; see [`Tape::recording`]. Dropping it stops the recording.
+/// An active recording, lent to the closure of [`Tape::recording`] (by shared reference, so
+/// it can be neither leaked nor swapped with another: the recording ends when the closure
+/// returns or unwinds, whatever the closure does).
 pub struct Recording<'t> {
     data: *mut TapeData,
     previous: cursor::Saved,
@@ -533,11 +534,21 @@ pub struct Recording<'t> {
 
 impl Recording<'_> {
     /// A new independent variable with value `v` (inputs are numbered in creation order).
-    pub fn input(&mut self, v: f64) -> Var {
+    ///
+    /// Called while a nested recording (of another tape) interrupts this one, it records
+    /// nothing: the tape is poisoned with [`TapeError::Interrupted`] and the variable belongs
+    /// to no recording.
+    pub fn input(&self, v: f64) -> Var {
+        if !cursor::records(self.data) {
+            // SAFETY: see below; the cursor does not write to this tape while another records.
+            unsafe { &mut *self.data }.fail(TapeError::Interrupted);
+            return Var::orphan(v);
+        }
         let var = cursor::push_nullary(Op::Input, v, 0.0);
         if let Some(i) = cursor::index(var) {
-            // SAFETY: `data` points into the tape this guard borrows uniquely; no other
-            // reference to it is alive during this call.
+            // SAFETY: `data` points into the tape this recording borrows uniquely; no other
+            // reference to it is alive during this call (the `Recording` is not `Sync`, and its
+            // methods run no user code).
             let t = unsafe { &mut *self.data };
             t.inputs.push(i);
             t.input_values.push(v);
@@ -547,7 +558,11 @@ impl Recording<'_> {
     }
 
     /// New independent variables with the values `x`, written to `out` (`out.len() == x.len()`).
-    pub fn inputs_into(&mut self, x: &[f64], out: &mut [Var]) -> Result<(), TapeError> {
+    /// An error while a nested recording interrupts this one (see [`Recording::input`]).
+    pub fn inputs_into(&self, x: &[f64], out: &mut [Var]) -> Result<(), TapeError> {
+        if !cursor::records(self.data) {
+            return Err(TapeError::Interrupted);
+        }
         if out.len() != x.len() {
             return Err(TapeError::DimensionMismatch {
                 what: "input variables",
@@ -568,11 +583,16 @@ impl Recording<'_> {
         Ok(())
     }
 
-    /// New independent variables with the values `x`.
-    pub fn inputs(&mut self, x: &[f64]) -> Vec<Var> {
+    /// New independent variables with the values `x` (orphans, and the tape poisoned, while a
+    /// nested recording interrupts this one).
+    pub fn inputs(&self, x: &[f64]) -> Vec<Var> {
         let mut out = vec![Var::default(); x.len()];
-        // The lengths agree: no error.
-        let _ = self.inputs_into(x, &mut out);
+        // The lengths agree, so the only error is an interruption.
+        if self.inputs_into(x, &mut out).is_err() {
+            // SAFETY: see `Recording::input`.
+            unsafe { &mut *self.data }.fail(TapeError::Interrupted);
+            out = x.iter().map(|&v| Var::orphan(v)).collect();
+        }
         out
     }
 }
@@ -580,7 +600,7 @@ impl Recording<'_> {
 #[cfg(test)]
 impl Recording<'_> {
     /// Gives the recording generation `g`, as if the counter had come round to it.
-    fn set_generation(&mut self, g: u64) {
+    fn set_generation(&self, g: u64) {
         // SAFETY: see `Recording::input`.
         let t = unsafe { &mut *self.data };
         t.set_generation(g);
@@ -607,27 +627,39 @@ impl Tape {
         }
     }
 
-    /// Clears the tape (keeping its memory) and activates it for recording on this thread until
-    /// the returned guard is dropped. Recordings nest: dropping the guard re-activates the tape
-    /// that was active before.
-    pub fn recording(&mut self) -> Recording<'_> {
+    /// Clears the tape (keeping its memory), activates it for recording on this thread, runs
+    /// `f` with the [`Recording`] (which creates the inputs) and returns what `f` returns. The
+    /// recording ends when `f` returns or unwinds. Recordings nest: a recording started inside
+    /// `f` (of another tape) interrupts this one until it ends.
+    ///
+    /// ```
+    /// use tangent_ad::Tape;
+    ///
+    /// let mut tape = Tape::new();
+    /// let y = tape.recording(|rec| {
+    ///     let x = rec.input(3.0);
+    ///     let s = x * x; // operations between inputs are fine
+    ///     s + rec.input(0.5)
+    /// });
+    /// let mut g = [0.0; 2];
+    /// tape.gradient(y, &mut g).unwrap();
+    /// assert_eq!(g, [6.0, 1.0]);
+    /// ```
+    pub fn recording<R>(&mut self, f: impl FnOnce(&Recording<'_>) -> R) -> R {
         self.data.clear();
         let previous = cursor::begin(&mut self.data);
-        Recording {
+        let rec = Recording {
             data: &mut *self.data,
             previous,
             _tape: PhantomData,
-        }
+        };
+        f(&rec)
     }
 
     /// Records `f` at the inputs `x`: clears the tape, creates one variable per input, runs `f`
     /// with the tape active and returns what `f` returns (typically the output variables).
     pub fn record<R>(&mut self, x: &[f64], f: impl FnOnce(&[Var]) -> R) -> R {
-        let mut rec = self.recording();
-        let vars = rec.inputs(x);
-        let out = f(&vars);
-        drop(rec);
-        out
+        self.recording(|rec| f(&rec.inputs(x)))
     }
 
     /// Reserves the reverse sweep's adjoint buffer for the current recording, so that the next
@@ -986,12 +1018,11 @@ mod tests {
         );
 
         let mut tape = Tape::new();
-        let y = {
-            let mut rec = tape.recording();
+        let y = tape.recording(|rec| {
             rec.set_generation(generation);
             let x = rec.input(3.0);
             x * stale
-        };
+        });
         assert_eq!(tape.data.generation, generation);
         let expected = TapeError::ForeignVariable {
             index: stale_index as u32,
@@ -1004,12 +1035,11 @@ mod tests {
         assert!(tape.replay(&[1.0]).is_err());
 
         // As an output of a clean recording of the same generation.
-        let y = {
-            let mut rec = tape.recording();
+        let y = tape.recording(|rec| {
             rec.set_generation(generation);
             let x = rec.input(3.0);
             x.sin()
-        };
+        });
         assert!(tape.error().is_none());
         assert_eq!(tape.value(stale), Err(expected.clone()));
         assert_eq!(tape.gradient(stale, &mut g), Err(expected));
@@ -1021,13 +1051,12 @@ mod tests {
     #[test]
     fn last_generation_records_and_differentiates() {
         let mut tape = Tape::new();
-        let y = {
-            let mut rec = tape.recording();
+        let y = tape.recording(|rec| {
             rec.set_generation(GENERATIONS);
             let x = rec.inputs(&[2.0, 5.0]);
             let c = Var::constant(3.0);
             x[0] * x[1] + c * x[0] + (x[1] + 1.0).ln()
-        };
+        });
         assert!(y.tape_index().is_some() && !y.is_const());
         let mut g = [0.0; 2];
         tape.gradient(y, &mut g).unwrap_or_else(|e| panic!("{e}"));

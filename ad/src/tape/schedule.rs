@@ -373,8 +373,7 @@ mod tests {
     #[test]
     fn schedule_is_a_valid_order_in_runs() {
         let mut tape = Tape::new();
-        let y = {
-            let mut rec = tape.recording();
+        let y = tape.recording(|rec| {
             let x = rec.inputs(&[0.3, -1.2, 2.0]);
             let mut acc = x[0];
             for k in 0..300 {
@@ -392,7 +391,7 @@ mod tests {
                 };
             }
             acc
-        };
+        });
         assert!(tape.len() > 4 * WINDOW);
         tape.reserve_replay();
         check(&tape.data);
