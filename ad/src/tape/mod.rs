@@ -6,11 +6,10 @@
 //! by [`Tape::record`] (inputs created from a slice) or [`Tape::recording`] (inputs created by
 //! the closure, anywhere in the program). A recording cannot outlive its closure, so no tape
 //! is left half-active when the closure returns or unwinds. While it is active every
-//! arithmetic operation on a [`Var`]
-//! appends one *instruction* — an opcode and up to two operand indices — and its value to the tape.
-//! A [`Var`] is 16 bytes: its value and a tag holding the recording's generation number (36 bits)
-//! and its entry index (28 bits). It is `Copy + 'static`, so it runs inside nalgebra's generic
-//! code like any float.
+//! arithmetic operation on a [`Var`] appends one *instruction* — an opcode and up to two
+//! operand indices — and its value to the tape. A [`Var`] is 16 bytes: its value and a tag
+//! holding the recording's generation number (36 bits) and its entry index (28 bits). It is
+//! `Copy + 'static`, so it runs inside nalgebra's generic code like any float.
 //!
 //! The recording state (which tape, its entry buffer, length and generation) lives in
 //! thread-local storage, so recording an operation is a few loads at fixed offsets from the
