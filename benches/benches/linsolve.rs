@@ -175,15 +175,17 @@ fn nested_dissection(m: usize) -> Vec<usize> {
 }
 
 fn p3_algorithms(m: usize) -> Vec<(&'static str, LinearAlgorithm)> {
-    let mf = |ordering| -> LinearAlgorithm {
+    let mf_threads = |ordering, threads| -> LinearAlgorithm {
         SparseLu {
             ordering,
             method: SparseLuMethod::Multifrontal {
                 pivot_threshold: algorithm::DEFAULT_PIVOT_THRESHOLD,
             },
+            threads,
         }
         .into()
     };
+    let mf = |ordering| mf_threads(ordering, 1);
     let faer = |v| -> LinearAlgorithm {
         SparseLu {
             method: SparseLuMethod::PartialPivoting(v),
@@ -193,6 +195,7 @@ fn p3_algorithms(m: usize) -> Vec<(&'static str, LinearAlgorithm)> {
     };
     let mut algs = vec![
         ("multifrontal AMD", mf(Ordering::Amd)),
+        ("multifrontal AMD 2 threads", mf_threads(Ordering::Amd, 2)),
         (
             "multifrontal ND",
             mf(Ordering::Custom(nested_dissection(m).into())),

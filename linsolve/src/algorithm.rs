@@ -137,6 +137,12 @@ pub struct SparseLu {
     pub ordering: Ordering,
     /// The kernel.
     pub method: SparseLuMethod,
+    /// Threads of the numeric factorisation (0 or 1: serial, the default). With 2 or more, the
+    /// multifrontal kernel factorises two independent sets of subtrees of the elimination tree
+    /// at the same time (when the symbolic analysis finds such a split) on rayon's pool, and
+    /// faer's kernels (the partial-pivoting LU, the solves with blocks of right-hand sides)
+    /// may use that many threads.
+    pub threads: usize,
 }
 
 /// Sparse Cholesky (faer) with the symbolic analysis done once; reads the lower triangle.

@@ -321,7 +321,7 @@ pub fn init(problem: &LinearProblem, alg: &LinearAlgorithm) -> Result<LinearCach
                 ));
             };
             let method = resolve_sparse_lu(o.method, pattern);
-            let f = SparseLuFactor::new(pattern, &o.ordering, method, faer::Par::Seq)?;
+            let f = SparseLuFactor::new(pattern, &o.ordering, method, algorithm::par(o.threads))?;
             stats.symbolic_factorizations += 1;
             let (req, len) = f.scratch_req(1);
             scratch.ensure(req, len)?;

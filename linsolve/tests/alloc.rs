@@ -127,6 +127,19 @@ fn sparse_methods() {
             &scaled(&a, 1.1),
             true,
         );
+        // The two-worker factorisation: rayon's pool is warmed up by `init`'s first solve.
+        let parallel: LinearAlgorithm = SparseLu {
+            threads: 2,
+            ..Default::default()
+        }
+        .into();
+        hot_loop_is_allocation_free(
+            &format!("sparse LU (multifrontal, 2 threads) n={n}"),
+            &prob,
+            parallel,
+            &scaled(&a, 1.1),
+            true,
+        );
         let csr = a.to_csr();
         let prob = LinearProblem::new(csr.clone(), vec![1.0; n]);
         hot_loop_is_allocation_free(

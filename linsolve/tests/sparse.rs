@@ -31,6 +31,7 @@ fn lu_methods() -> Vec<(&'static str, SparseLu)> {
                 method: SparseLuMethod::Multifrontal {
                     pivot_threshold: 0.01,
                 },
+                threads: 1,
             },
         ),
         (
@@ -40,6 +41,17 @@ fn lu_methods() -> Vec<(&'static str, SparseLu)> {
                 method: SparseLuMethod::Multifrontal {
                     pivot_threshold: 0.01,
                 },
+                threads: 1,
+            },
+        ),
+        (
+            "multifrontal-amd-2-threads",
+            SparseLu {
+                ordering: Ordering::Amd,
+                method: SparseLuMethod::Multifrontal {
+                    pivot_threshold: 0.01,
+                },
+                threads: 2,
             },
         ),
         (
@@ -47,6 +59,7 @@ fn lu_methods() -> Vec<(&'static str, SparseLu)> {
             SparseLu {
                 ordering: Ordering::Amd,
                 method: SparseLuMethod::PartialPivoting(FaerVariant::Auto),
+                threads: 1,
             },
         ),
         (
@@ -54,6 +67,7 @@ fn lu_methods() -> Vec<(&'static str, SparseLu)> {
             SparseLu {
                 ordering: Ordering::Amd,
                 method: SparseLuMethod::PartialPivoting(FaerVariant::Simplicial),
+                threads: 1,
             },
         ),
         (
@@ -61,6 +75,7 @@ fn lu_methods() -> Vec<(&'static str, SparseLu)> {
             SparseLu {
                 ordering: Ordering::Amd,
                 method: SparseLuMethod::PartialPivoting(FaerVariant::Supernodal),
+                threads: 1,
             },
         ),
     ]

@@ -75,6 +75,43 @@
 //! up to 48 columns and 10 % beyond: 15.3 or 16.0 Mflop, 11.51M or 12.10M instructions — the
 //! 768 one-column leaves are never a last child, so only the separator chain merges).
 //!
+//! # Two workers
+//!
+//! With two threads or more ([`crate::SparseLu::threads`]) a refactorisation factorises two
+//! sets of disjoint subtrees of the supernodal tree at the same time. The symbolic analysis
+//! plans it once: with the cost of a front of `k` columns and order `f` estimated as
+//! `2k³/3 + 2k²(f − k) + 2k(f − k)² + C` flops, `C` = 3000 for the per-front work the count
+//! misses (zeroing and assembling the panels, kernel calls and extend-add set-up: about 1 µs a
+//! front, which is what makes a subtree of 200 small fronts weigh more than its flops), the
+//! candidate subtrees start at the roots and go to two bins largest first; while the heavier
+//! bin holds more than 55 % of the assigned cost and the heaviest candidate has children, that
+//! candidate's root moves to the *top* and its children become candidates. A worker's
+//! subtrees are contiguous ranges of the postorder; the top (every other supernode) runs on the
+//! calling thread after both workers, in increasing order. The update pool gets a second
+//! layout for this plan, the same first fit run per sequence in a region of its own (worker 0,
+//! worker 1, top), a block whose parent is in another sequence staying alive to the end of its
+//! own; the workers write disjoint panels, pivots and pool regions, through a raw-pointer view
+//! whose `unsafe` accessors rest on the plan's disjointness ([`FactorView`]). Each front is
+//! computed by the same code on the same data in the same order as in the serial path, so the
+//! factors are bit for bit the serial ones, and a static-pivot failure is the one the serial
+//! path reports: each worker stops at its first failure, then the top supernodes before the
+//! earlier of the two still run, and the first failure in postorder is returned.
+//!
+//! On P3 (n = 2048, AMD) the plan is the four 26-column subtrees of 230 supernodes each, two
+//! per worker, with the 52- and 180-column fronts on top: pool 126k values (84k serial). Timed
+//! as single refactorisations, 200 at a time, serial and two workers interleaved, 10 rounds
+//! (load average ≈ 1.5 on the shared 2-core host): fastest 893 µs serial against 653–707 µs,
+//! 10th percentile ≈ 925 µs against 915–1009 µs, medians 1.33–1.49 ms against 1.09–1.24 ms.
+//! Criterion's medians in one run (load ≈ 1.5): 1.06 ms serial, 1.10 ms with two workers
+//! (means 1.21 and 1.04 ms). The wide spread of the parallel times is consistent with the
+//! cost of handing work to rayon's sleeping threads from outside the pool on this host (an
+//! empty `rayon::join`: median 28 µs, 90th percentile 63 µs; two 300 µs halves: median 474 µs,
+//! against 335 µs when the calling thread runs one half itself, as `rayon::in_place_scope`
+//! does, but it allocates a job per spawn) and with the second core
+//! being busy with other work part of the time. Running the top fronts' dense kernels
+//! on faer's threads as well was slower (fastest 896–938 µs, 10th percentile 1.2–1.4 ms), so
+//! they run serially ([`TOP_FRONTS_PARALLEL`]).
+//!
 //! # Solves
 //!
 //! With `Q` the block-diagonal product of the supernodes' row permutations, `Q Â = L U`:
@@ -145,8 +182,9 @@ pub(crate) struct MultifrontalSymbolic {
     asm_ptr: Vec<usize>,
     asm_src: Vec<usize>,
     asm_dst: Vec<usize>,
-    /// Offset of `s`'s `r × r` update matrix in the update pool (first fit among the blocks
-    /// alive when `s` is factorised: its children's and the pending ones of earlier subtrees).
+    /// Offset of `s`'s `r × r` update matrix in the update pool for the serial order (first fit
+    /// among the blocks alive when `s` is factorised: its children's and the pending ones of
+    /// earlier subtrees); the parallel plan has its own.
     update_ptr: Vec<usize>,
     /// Rows of `s`'s pattern that fall in the parent's fully summed columns: the first
     /// `rel_split[s]` entries of its `rel` (which ascends).
@@ -161,6 +199,23 @@ pub(crate) struct MultifrontalSymbolic {
     nnz_l: usize,
     nnz_u: usize,
     flops: f64,
+    /// The two-worker plan of the tree-parallel factorisation (`None` when the tree does not
+    /// split into two nonempty shares).
+    plan: Option<ParallelPlan>,
+}
+
+/// Two workers factor disjoint sets of subtrees at the same time, then one thread factors the
+/// rest (the *top*: the ancestors of those subtrees) in increasing order.
+#[derive(Debug, Clone)]
+pub(crate) struct ParallelPlan {
+    /// The supernodes of worker 0, worker 1 and the top, each as ascending disjoint ranges of
+    /// the postorder (a subtree `t` is the range `first_descendant(t)..=t`); together they
+    /// cover every supernode once.
+    seqs: [Vec<core::ops::Range<usize>>; 3],
+    /// Offset of each update matrix in the pool under this plan: each sequence first-fits its
+    /// blocks in a region of its own (worker 0's, then worker 1's, then the top's).
+    update_ptr: Vec<usize>,
+    pool_len: usize,
 }
 
 /// The ordering of the symbolic analysis.
@@ -473,33 +528,17 @@ impl MultifrontalSymbolic {
             }
         }
 
-        // Update-matrix pool: first fit among the live blocks. In postorder, the blocks alive
-        // while `t` is factorised are the ones of finished supernodes whose parent comes later.
+        // Update-matrix pool: first fit among the live blocks, in the serial order.
         let mut update_ptr = vec![0usize; nsn];
-        let mut live: Vec<(usize, usize, usize)> = Vec::new(); // (offset, end, supernode), by offset
-        let mut pool_len = 0usize;
-        for t in 0..nsn {
-            let r = rows_ptr[t + 1] - rows_ptr[t];
-            let size = r * r;
-            if size > 0 {
-                let mut at = 0usize;
-                let mut slot = live.len();
-                for (q, &(o, e, _)) in live.iter().enumerate() {
-                    if o >= at + size {
-                        slot = q;
-                        break;
-                    }
-                    at = at.max(e);
-                }
-                live.insert(slot, (at, at + size, t));
-                update_ptr[t] = at;
-                pool_len = pool_len.max(at + size);
-            }
-            // t's children are consumed by t: free them after t's block is placed (they are
-            // read while t's block is written).
-            let kids = &children[children_ptr[t]..children_ptr[t + 1]];
-            live.retain(|&(_, _, c)| !kids.contains(&c));
-        }
+        let pool_len = first_fit(
+            core::slice::from_ref(&(0..nsn)),
+            0,
+            &rows_ptr,
+            &children_ptr,
+            &children,
+            &mut update_ptr,
+        );
+        let plan = parallel_plan(&begin, &rows_ptr, &children_ptr, &children, &parent);
         let rel_split: Vec<usize> = (0..nsn)
             .map(|t| match parent[t] {
                 NONE => 0,
@@ -531,6 +570,7 @@ impl MultifrontalSymbolic {
             max_r,
             pool_len,
             flops,
+            plan,
         })
     }
 
@@ -588,30 +628,170 @@ pub(crate) struct MultifrontalLu {
     factors: Vec<f64>,
     /// Local row permutation of each supernode: pivot `i` of `s` is front row `piv[begin[s]+i]`.
     piv: Vec<usize>,
-    /// The update matrices `F22 − L21 U12` waiting for their parents.
+    /// The update matrices `F22 − L21 U12` waiting for their parents (laid out for the serial
+    /// order, or for the parallel plan when `parallel`).
     pool: Vec<f64>,
-    perm_tmp: Vec<usize>,
-    perm_inv_tmp: Vec<usize>,
-    row_tmp: Vec<f64>,
-    mem: Buf,
+    /// Scratch of the dense front kernels: one per worker (the serial path and the top use the
+    /// first).
+    scratch: Vec<FrontScratch>,
     par: Par,
+    /// Whether refactorisations run the two-worker plan (`par` asks for two threads or more and
+    /// the symbolic analysis found a plan).
+    parallel: bool,
     /// Whether the numeric factorisation runs its AVX2 + FMA build (x86-64 CPUs that have both).
     fma: bool,
 }
 
+/// One thread's scratch for the front kernels.
+#[derive(Debug)]
+struct FrontScratch {
+    perm_tmp: Vec<usize>,
+    perm_inv_tmp: Vec<usize>,
+    row_tmp: Vec<f64>,
+    mem: Buf,
+}
+
+impl FrontScratch {
+    fn new(max_k: usize, pars: &[Par]) -> Result<Self, LinsolveError> {
+        let reqs: Vec<StackReq> = pars
+            .iter()
+            .map(|&par| lu_in_place_scratch::<usize, f64>(max_k, max_k, par, Spec::default()))
+            .collect();
+        Ok(Self {
+            perm_tmp: vec![0; max_k],
+            perm_inv_tmp: vec![0; max_k],
+            row_tmp: vec![0.0; max_k],
+            mem: mem_buffer(StackReq::any_of(&reqs))?,
+        })
+    }
+}
+
+/// Whether the dense kernels of the top fronts of the parallel path run on faer's threads (the
+/// workers' fronts always run serially).
+const TOP_FRONTS_PARALLEL: bool = false;
+
+/// The factor storage as seen by the sequences of one factorisation: raw pointers, so that the
+/// two workers of the parallel path can each hold mutable slices of it at the same time.
+///
+/// Invariant (what makes the accessors sound): while a `FactorView` is in use, every supernode
+/// `s` is factorised by exactly one sequence, and that sequence alone touches `s`'s panels
+/// (`factors[panel_ptr[s]..panel_ptr[s + 1]]`), its pivots (`piv[begin[s]..begin[s + 1]]`)
+/// and, for writing, its update block; it reads the update blocks of `s`'s children only after
+/// their sequence has written them (the same sequence earlier, or a worker the top waits
+/// for). The pool layout of the sequence set in use gives blocks alive at the same time
+/// disjoint ranges ([`first_fit`] within a sequence, one region per sequence).
+struct FactorView<'a> {
+    factors: *mut f64,
+    factors_len: usize,
+    piv: *mut usize,
+    piv_len: usize,
+    pool: *mut f64,
+    pool_len: usize,
+    _borrow: core::marker::PhantomData<&'a mut [f64]>,
+}
+
+// SAFETY: the view hands out slices only through its `unsafe` accessors, whose callers
+// guarantee (by the invariant above) that no two threads touch overlapping ranges unless both
+// only read.
+unsafe impl Sync for FactorView<'_> {}
+
+impl<'a> FactorView<'a> {
+    /// The view of `factors`, `piv` and `pool`, borrowed mutably for `'a`.
+    fn new(factors: &'a mut [f64], piv: &'a mut [usize], pool: &'a mut [f64]) -> Self {
+        Self {
+            factors_len: factors.len(),
+            factors: factors.as_mut_ptr(),
+            piv_len: piv.len(),
+            piv: piv.as_mut_ptr(),
+            pool_len: pool.len(),
+            pool: pool.as_mut_ptr(),
+            _borrow: core::marker::PhantomData,
+        }
+    }
+
+    /// `factors[range]`, mutably.
+    ///
+    /// # Safety
+    /// No other reference to an overlapping part of `factors` is alive while the slice is.
+    #[allow(clippy::mut_from_ref)] // the caller's disjointness makes the aliasing sound
+    unsafe fn factors_mut(&self, range: core::ops::Range<usize>) -> &mut [f64] {
+        assert!(range.start <= range.end && range.end <= self.factors_len);
+        // SAFETY: in bounds (checked); exclusive by the caller's contract.
+        unsafe {
+            core::slice::from_raw_parts_mut(self.factors.add(range.start), range.end - range.start)
+        }
+    }
+
+    /// `piv[range]`, mutably.
+    ///
+    /// # Safety
+    /// As for [`FactorView::factors_mut`], on `piv`.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn piv_mut(&self, range: core::ops::Range<usize>) -> &mut [usize] {
+        assert!(range.start <= range.end && range.end <= self.piv_len);
+        // SAFETY: in bounds (checked); exclusive by the caller's contract.
+        unsafe {
+            core::slice::from_raw_parts_mut(self.piv.add(range.start), range.end - range.start)
+        }
+    }
+
+    /// `pool[range]`.
+    ///
+    /// # Safety
+    /// No mutable reference to an overlapping part of `pool` is alive while the slice is.
+    unsafe fn pool(&self, range: core::ops::Range<usize>) -> &[f64] {
+        assert!(range.start <= range.end && range.end <= self.pool_len);
+        // SAFETY: in bounds (checked); not written meanwhile by the caller's contract.
+        unsafe { core::slice::from_raw_parts(self.pool.add(range.start), range.end - range.start) }
+    }
+
+    /// `pool[range]`, mutably.
+    ///
+    /// # Safety
+    /// No other reference to an overlapping part of `pool` is alive while the slice is.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn pool_mut(&self, range: core::ops::Range<usize>) -> &mut [f64] {
+        assert!(range.start <= range.end && range.end <= self.pool_len);
+        // SAFETY: in bounds (checked); exclusive by the caller's contract.
+        unsafe {
+            core::slice::from_raw_parts_mut(self.pool.add(range.start), range.end - range.start)
+        }
+    }
+}
+
+/// What every sequence of one factorisation shares.
+struct FactorJob<'a> {
+    sym: &'a MultifrontalSymbolic,
+    values: &'a [f64],
+    growth_limit: f64,
+    /// The pool layout in use (serial or the plan's).
+    update_ptr: &'a [usize],
+    view: FactorView<'a>,
+}
+
+/// A sequence stopped at supernode `.0`, which failed with `.1`.
+type SequenceFailure = (usize, StaticPivotFailure);
+
 impl MultifrontalLu {
-    /// Storage for the factors of `sym`.
+    /// Storage for the factors of `sym`; `par` with two threads or more selects the two-worker
+    /// factorisation when `sym` has a plan (and is faer's parallelism for the solves).
     pub(crate) fn new(sym: &MultifrontalSymbolic, par: Par) -> Result<Self, LinsolveError> {
-        let req = lu_in_place_scratch::<usize, f64>(sym.max_k, sym.max_k, par, Spec::default());
+        let parallel = matches!(par, Par::Rayon(t) if t.get() >= 2) && sym.plan.is_some();
+        let pool_len = match (&sym.plan, parallel) {
+            (Some(plan), true) => plan.pool_len,
+            _ => sym.pool_len,
+        };
+        let mut scratch = vec![FrontScratch::new(sym.max_k, &[par, Par::Seq])?];
+        if parallel {
+            scratch.push(FrontScratch::new(sym.max_k, &[Par::Seq])?);
+        }
         Ok(Self {
             factors: vec![0.0; sym.nnz_l + sym.nnz_u],
             piv: vec![0; sym.n],
-            pool: vec![0.0; sym.pool_len],
-            perm_tmp: vec![0; sym.max_k],
-            perm_inv_tmp: vec![0; sym.max_k],
-            row_tmp: vec![0.0; sym.max_k],
-            mem: mem_buffer(StackReq::any_of(&[req]))?,
+            pool: vec![0.0; pool_len],
+            scratch,
             par,
+            parallel,
             fma: fma_available(),
         })
     }
@@ -630,37 +810,12 @@ impl MultifrontalLu {
     /// small fronts' arithmetic is bound by the 2-wide SSE2 multiply/subtract pairs otherwise.
     /// Every factorisation on one machine takes the same path, so a refactorisation reproduces a
     /// fresh factorisation bit for bit.
+    ///
+    /// With the two-worker plan, the same supernode computation runs on the same data in the
+    /// same order within each front, so the factors are those of the serial path bit for bit
+    /// (when the top fronts run serially, [`TOP_FRONTS_PARALLEL`]); a failure is the one the
+    /// serial path reports (the failing supernode first in postorder).
     pub(crate) fn factor(
-        &mut self,
-        sym: &MultifrontalSymbolic,
-        values: &[f64],
-        pivot_threshold: f64,
-    ) -> Result<(), StaticPivotFailure> {
-        #[cfg(target_arch = "x86_64")]
-        if self.fma {
-            // SAFETY: `fma` is set only when the CPU reports AVX2 and FMA (`fma_available`).
-            return unsafe { self.factor_avx2_fma(sym, values, pivot_threshold) };
-        }
-        self.factor_with::<{ cfg!(target_arch = "aarch64") }>(sym, values, pivot_threshold)
-    }
-
-    /// [`MultifrontalLu::factor`] compiled for AVX2 + FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn factor_avx2_fma(
-        &mut self,
-        sym: &MultifrontalSymbolic,
-        values: &[f64],
-        pivot_threshold: f64,
-    ) -> Result<(), StaticPivotFailure> {
-        self.factor_with::<true>(sym, values, pivot_threshold)
-    }
-
-    /// The factorisation loop; `FMA`: the kernels fuse multiply–subtracts (instantiated with
-    /// `true` only where the target has FMA: inlined into [`MultifrontalLu::factor_avx2_fma`], or
-    /// on aarch64).
-    #[inline(always)]
-    fn factor_with<const FMA: bool>(
         &mut self,
         sym: &MultifrontalSymbolic,
         values: &[f64],
@@ -671,67 +826,60 @@ impl MultifrontalLu {
         } else {
             f64::INFINITY
         };
-        for s in 0..sym.n_supernodes() {
-            let (b, e) = (sym.begin[s], sym.begin[s + 1]);
-            let (k, f) = sym.order(s);
-            let r = f - k;
-            let block = sym.panel_ptr[s]..sym.panel_ptr[s + 1];
-            let up = sym.update_ptr[s];
-            self.factors[block.clone()].fill(0.0);
-            let range = sym.asm_ptr[s]..sym.asm_ptr[s + 1];
-            for (&dst, &src) in sym.asm_dst[range.clone()].iter().zip(&sym.asm_src[range]) {
-                // `dst` lies in the factor storage and `src < nnz` by construction of the map.
-                *get_mut(&mut self.factors, dst) += get(values, src);
-            }
-            // The children's update matrices: their rows and columns in s's fully summed
-            // block now, the rest (in F22) after the Schur complement has overwritten F22, so
-            // that F22 is never zeroed.
-            let children = &sym.children[sym.children_ptr[s]..sym.children_ptr[s + 1]];
-            for &c in children {
-                let rel = &sym.rel[sym.rows_ptr[c]..sym.rows_ptr[c + 1]];
-                let rc = rel.len();
-                let child = &self.pool[sym.update_ptr[c]..sym.update_ptr[c] + rc * rc];
-                extend_add_panels(
-                    &mut self.factors[block.clone()],
-                    f,
-                    k,
-                    child,
-                    rel,
-                    sym.rel_split[c],
-                );
-            }
-
-            // Factor the fully summed block with pivoting inside it, and form L21, U12 and the
-            // update matrix F22 − L21 U12.
-            let (lp, u12) = self.factors[block].split_at_mut(f * k);
-            let f22 = &mut self.pool[up..up + r * r];
-            let perm = &mut self.perm_tmp[..k];
-            let outcome = if k <= SMALL_BLOCK {
-                small_front_lu::<FMA>(lp, u12, f22, f, k, perm, growth_limit)
-            } else {
-                let dense = DenseScratch {
-                    perm_inv: &mut self.perm_inv_tmp[..k],
-                    row_tmp: &mut self.row_tmp[..k],
-                    mem: &mut self.mem,
-                    par: self.par,
+        let fma = self.fma;
+        match (&sym.plan, self.parallel) {
+            (Some(plan), true) => {
+                let job = FactorJob {
+                    sym,
+                    values,
+                    growth_limit,
+                    update_ptr: &plan.update_ptr,
+                    view: FactorView::new(&mut self.factors, &mut self.piv, &mut self.pool),
                 };
-                blocked_front_lu(lp, u12, f22, f, k, perm, dense, growth_limit)
-            };
-            if let Err((j, zero_pivot)) = outcome {
-                return Err(StaticPivotFailure {
-                    column: sym.perm[b + j],
-                    zero_pivot,
-                });
+                let (s0, s1) = self.scratch.split_at_mut(1);
+                let (w0, w1) = (&mut s0[0], &mut s1[0]);
+                let (r0, r1) = rayon::join(
+                    || run_sequence(fma, &job, &plan.seqs[0], NONE, w0, Par::Seq),
+                    || run_sequence(fma, &job, &plan.seqs[1], NONE, w1, Par::Seq),
+                );
+                // Each worker stops at its first failure, having factorised every supernode of
+                // its own before it: every supernode before the earlier of the two failures is
+                // done, and the top supernodes before it are the serial path's remaining
+                // candidates for an earlier failure.
+                let failed = [r0.err(), r1.err()]
+                    .into_iter()
+                    .flatten()
+                    .min_by_key(|f| f.0);
+                let limit = failed.map_or(NONE, |f| f.0);
+                let top_par = if TOP_FRONTS_PARALLEL {
+                    self.par
+                } else {
+                    Par::Seq
+                };
+                run_sequence(fma, &job, &plan.seqs[2], limit, w0, top_par)
+                    .and(failed.map_or(Ok(()), Err))
+                    .map_err(|f| f.1)
             }
-            self.piv[b..e].copy_from_slice(&self.perm_tmp[..k]);
-            for &c in children {
-                let rel = &sym.rel[sym.rows_ptr[c]..sym.rows_ptr[c + 1]];
-                let rc = rel.len();
-                let (child, f22) = pool_pair(&mut self.pool, sym.update_ptr[c], rc * rc, up, r * r);
-                extend_add_update(f22, r, k, child, rel, sym.rel_split[c]);
+            _ => {
+                let job = FactorJob {
+                    sym,
+                    values,
+                    growth_limit,
+                    update_ptr: &sym.update_ptr,
+                    view: FactorView::new(&mut self.factors, &mut self.piv, &mut self.pool),
+                };
+                let all = 0..sym.n_supernodes();
+                run_sequence(
+                    fma,
+                    &job,
+                    core::slice::from_ref(&all),
+                    NONE,
+                    &mut self.scratch[0],
+                    self.par,
+                )
+                .map_err(|f| f.1)
             }
         }
-        Ok(())
     }
 
     /// `rhs ← A⁻¹ rhs` (or `A⁻ᵀ rhs` with `transpose`) for every column of `rhs` (`n × nrhs`,
@@ -1049,6 +1197,277 @@ impl MultifrontalLu {
     }
 }
 
+/// Factorises the supernodes of `seq` (ascending ranges) below `limit` in order, on the
+/// AVX2 + FMA build when `fma`; stops at the first failure.
+fn run_sequence(
+    fma: bool,
+    job: &FactorJob<'_>,
+    seq: &[core::ops::Range<usize>],
+    limit: usize,
+    scratch: &mut FrontScratch,
+    par: Par,
+) -> Result<(), SequenceFailure> {
+    #[cfg(target_arch = "x86_64")]
+    if fma {
+        // SAFETY: `fma` is set only when the CPU reports AVX2 and FMA (`fma_available`).
+        return unsafe { run_sequence_avx2_fma(job, seq, limit, scratch, par) };
+    }
+    let _ = fma;
+    run_sequence_with::<{ cfg!(target_arch = "aarch64") }>(job, seq, limit, scratch, par)
+}
+
+/// [`run_sequence`] compiled for AVX2 + FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn run_sequence_avx2_fma(
+    job: &FactorJob<'_>,
+    seq: &[core::ops::Range<usize>],
+    limit: usize,
+    scratch: &mut FrontScratch,
+    par: Par,
+) -> Result<(), SequenceFailure> {
+    run_sequence_with::<true>(job, seq, limit, scratch, par)
+}
+
+/// The factorisation loop over a sequence; `FMA`: the kernels fuse multiply–subtracts
+/// (instantiated with `true` only where the target has FMA: inlined into
+/// [`run_sequence_avx2_fma`], or on aarch64).
+#[inline(always)]
+fn run_sequence_with<const FMA: bool>(
+    job: &FactorJob<'_>,
+    seq: &[core::ops::Range<usize>],
+    limit: usize,
+    scratch: &mut FrontScratch,
+    par: Par,
+) -> Result<(), SequenceFailure> {
+    for range in seq {
+        for s in range.start..range.end.min(limit) {
+            factor_supernode::<FMA>(job, s, scratch, par).map_err(|f| (s, f))?;
+        }
+    }
+    Ok(())
+}
+
+/// Assembles, factorises and extend-adds supernode `s` (its children done): the one body of
+/// the serial and the parallel paths.
+#[inline(always)]
+fn factor_supernode<const FMA: bool>(
+    job: &FactorJob<'_>,
+    s: usize,
+    scratch: &mut FrontScratch,
+    par: Par,
+) -> Result<(), StaticPivotFailure> {
+    let sym = job.sym;
+    let (b, e) = (sym.begin[s], sym.begin[s + 1]);
+    let (k, f) = sym.order(s);
+    let r = f - k;
+    let base = sym.panel_ptr[s];
+    let up = job.update_ptr[s];
+    // SAFETY (all accesses to `job.view` below): `s` is factorised by this sequence alone, so
+    // its panels, its pivots and its update block are touched by no other thread; its
+    // children's blocks were written before (earlier in this sequence, or by a worker the top
+    // has joined) and are only read now; the layout keeps a child's block disjoint from its
+    // parent's (the child's is alive when the parent's is placed) — see [`FactorView`].
+    let panels = unsafe { job.view.factors_mut(base..sym.panel_ptr[s + 1]) };
+    panels.fill(0.0);
+    let range = sym.asm_ptr[s]..sym.asm_ptr[s + 1];
+    for (&dst, &src) in sym.asm_dst[range.clone()].iter().zip(&sym.asm_src[range]) {
+        // `dst` lies in `s`'s panels and `src < nnz` by construction of the map.
+        *get_mut(panels, dst - base) += get(job.values, src);
+    }
+    // The children's update matrices: their rows and columns in s's fully summed block now,
+    // the rest (in F22) after the Schur complement has overwritten F22, so that F22 is never
+    // zeroed.
+    let children = &sym.children[sym.children_ptr[s]..sym.children_ptr[s + 1]];
+    for &c in children {
+        let rel = &sym.rel[sym.rows_ptr[c]..sym.rows_ptr[c + 1]];
+        let rc = rel.len();
+        let pc = job.update_ptr[c];
+        // SAFETY: see above.
+        let child = unsafe { job.view.pool(pc..pc + rc * rc) };
+        extend_add_panels(panels, f, k, child, rel, sym.rel_split[c]);
+    }
+
+    // Factor the fully summed block with pivoting inside it, and form L21, U12 and the update
+    // matrix F22 − L21 U12.
+    let (lp, u12) = panels.split_at_mut(f * k);
+    // SAFETY: see above; `s`'s block is disjoint from its children's, read below.
+    let f22 = unsafe { job.view.pool_mut(up..up + r * r) };
+    let perm = &mut scratch.perm_tmp[..k];
+    let outcome = if k <= SMALL_BLOCK {
+        small_front_lu::<FMA>(lp, u12, f22, f, k, perm, job.growth_limit)
+    } else {
+        let dense = DenseScratch {
+            perm_inv: &mut scratch.perm_inv_tmp[..k],
+            row_tmp: &mut scratch.row_tmp[..k],
+            mem: &mut scratch.mem,
+            par,
+        };
+        blocked_front_lu(lp, u12, f22, f, k, perm, dense, job.growth_limit)
+    };
+    if let Err((j, zero_pivot)) = outcome {
+        return Err(StaticPivotFailure {
+            column: sym.perm[b + j],
+            zero_pivot,
+        });
+    }
+    // SAFETY: see above.
+    unsafe { job.view.piv_mut(b..e) }.copy_from_slice(&scratch.perm_tmp[..k]);
+    for &c in children {
+        let rel = &sym.rel[sym.rows_ptr[c]..sym.rows_ptr[c + 1]];
+        let rc = rel.len();
+        let pc = job.update_ptr[c];
+        // The layout's promise that a child's block and its parent's are disjoint, checked
+        // (once per child: cheap) since the two slices below coexist.
+        assert!(pc + rc * rc <= up || up + r * r <= pc || rc * r == 0);
+        // SAFETY: see above.
+        let child = unsafe { job.view.pool(pc..pc + rc * rc) };
+        extend_add_update(f22, r, k, child, rel, sym.rel_split[c]);
+    }
+    Ok(())
+}
+
+/// Per-front overhead of the plan's cost model, in flop equivalents: the fixed cost of a front
+/// (zeroing and assembling the panels, the kernel calls, the extend-add loops' set-up) that
+/// the flop count misses. About 1 µs at the ≈ 3 Gflop/s the small fronts reach; it makes a
+/// subtree of many one-column fronts weigh what it costs rather than its few flops.
+const FRONT_OVERHEAD: f64 = 3000.0;
+
+/// A worker's share may exceed half of the parallel work by this fraction of it before the
+/// plan splits the heaviest subtree further.
+const PLAN_BALANCE: f64 = 0.55;
+
+/// Places the update matrices of the supernodes of `seq` (ascending ranges of the postorder,
+/// processed in that order) by first fit among the blocks alive at each step, from offset
+/// `base`; returns the length of the region used. A block is alive from its supernode's
+/// factorisation until its parent's; a block whose parent is not in `seq` stays alive to the
+/// end of `seq` (it is read after this sequence has finished).
+fn first_fit(
+    seq: &[core::ops::Range<usize>],
+    base: usize,
+    rows_ptr: &[usize],
+    children_ptr: &[usize],
+    children: &[usize],
+    update_ptr: &mut [usize],
+) -> usize {
+    let mut live: Vec<(usize, usize, usize)> = Vec::new(); // (offset, end, supernode), by offset
+    let mut len = 0usize;
+    for t in seq.iter().flat_map(Clone::clone) {
+        let r = rows_ptr[t + 1] - rows_ptr[t];
+        let size = r * r;
+        if size > 0 {
+            let mut at = 0usize;
+            let mut slot = live.len();
+            for (q, &(o, e, _)) in live.iter().enumerate() {
+                if o >= at + size {
+                    slot = q;
+                    break;
+                }
+                at = at.max(e);
+            }
+            live.insert(slot, (at, at + size, t));
+            update_ptr[t] = base + at;
+            len = len.max(at + size);
+        }
+        // t's children are consumed by t: free them after t's block is placed (they are read
+        // while t's block is written). Children of other sequences were never placed here.
+        let kids = &children[children_ptr[t]..children_ptr[t + 1]];
+        live.retain(|&(_, _, c)| !kids.contains(&c));
+    }
+    len
+}
+
+/// The two-worker plan: subtrees assigned to two bins, largest first (LPT), starting from the
+/// roots; while the heavier bin holds more than [`PLAN_BALANCE`] of the assigned cost and the
+/// heaviest subtree has children, that subtree's root moves to the top and its children join
+/// the candidates. `None` when one bin stays empty.
+fn parallel_plan(
+    begin: &[usize],
+    rows_ptr: &[usize],
+    children_ptr: &[usize],
+    children: &[usize],
+    parent: &[usize],
+) -> Option<ParallelPlan> {
+    let nsn = begin.len() - 1;
+    let kids = |t: usize| &children[children_ptr[t]..children_ptr[t + 1]];
+    // Own cost, subtree cost and first descendant (children precede parents in postorder).
+    let mut subtree = vec![0.0f64; nsn];
+    let mut first = vec![0usize; nsn];
+    for t in 0..nsn {
+        let k = (begin[t + 1] - begin[t]) as f64;
+        let r = (rows_ptr[t + 1] - rows_ptr[t]) as f64;
+        subtree[t] += 2.0 / 3.0 * k * k * k + 2.0 * k * k * r + 2.0 * k * r * r + FRONT_OVERHEAD;
+        first[t] = kids(t).iter().map(|&c| first[c]).min().unwrap_or(t);
+        if parent[t] != NONE {
+            subtree[parent[t]] += subtree[t];
+        }
+    }
+    let mut frontier: Vec<usize> = (0..nsn).filter(|&t| parent[t] == NONE).collect();
+    let mut bins: [Vec<usize>; 2];
+    let mut load: [f64; 2];
+    loop {
+        // Largest first, ties by index (deterministic).
+        frontier.sort_by(|&a, &b| subtree[b].total_cmp(&subtree[a]).then(a.cmp(&b)));
+        bins = [Vec::new(), Vec::new()];
+        load = [0.0; 2];
+        for &t in &frontier {
+            let w = usize::from(load[1] < load[0]);
+            bins[w].push(t);
+            load[w] += subtree[t];
+        }
+        let total = load[0] + load[1];
+        let heaviest = frontier[0];
+        if load[0].max(load[1]) <= PLAN_BALANCE * total || kids(heaviest).is_empty() {
+            break;
+        }
+        frontier.remove(0);
+        frontier.extend_from_slice(kids(heaviest));
+    }
+    if bins.iter().any(Vec::is_empty) {
+        return None;
+    }
+    let mut owner = vec![2u8; nsn];
+    let mut seqs: [Vec<core::ops::Range<usize>>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for w in 0..2 {
+        let mut ranges: Vec<_> = bins[w].iter().map(|&t| first[t]..t + 1).collect();
+        ranges.sort_by_key(|r| r.start);
+        for range in &ranges {
+            owner[range.clone()].fill(w as u8);
+        }
+        seqs[w] = ranges;
+    }
+    // The top: the complement, as maximal ranges.
+    let mut t = 0;
+    while t < nsn {
+        if owner[t] == 2 {
+            let start = t;
+            while t < nsn && owner[t] == 2 {
+                t += 1;
+            }
+            seqs[2].push(start..t);
+        } else {
+            t += 1;
+        }
+    }
+    let mut update_ptr = vec![0usize; nsn];
+    let mut pool_len = 0;
+    for seq in &seqs {
+        pool_len += first_fit(
+            seq,
+            pool_len,
+            rows_ptr,
+            children_ptr,
+            children,
+            &mut update_ptr,
+        );
+    }
+    Some(ParallelPlan {
+        seqs,
+        update_ptr,
+        pool_len,
+    })
+}
+
 /// Amalgamation thresholds `(max merged columns, max fraction of explicit zeros)`: a merge is
 /// accepted when any pair allows it. These are faer's defaults for its own relaxed supernodes
 /// (which, applied to the Cholesky structure, leave most of the small leaf supernodes of P3
@@ -1132,24 +1551,6 @@ const _: () = assert!(SMALL_BLOCK <= 8);
 /// Solves with at least this many right-hand sides use faer's kernels per supernode; fewer go
 /// column by column through plain loops.
 const SOLVE_BLOCK: usize = 4;
-
-/// A child's update matrix and its parent's block in the update pool: disjoint ranges (the
-/// parent's block is placed while the child's is alive).
-fn pool_pair(
-    pool: &mut [f64],
-    child: usize,
-    child_len: usize,
-    parent: usize,
-    parent_len: usize,
-) -> (&[f64], &mut [f64]) {
-    if child < parent {
-        let (lo, hi) = pool.split_at_mut(parent);
-        (&lo[child..child + child_len], &mut hi[..parent_len])
-    } else {
-        let (lo, hi) = pool.split_at_mut(child);
-        (&hi[..child_len], &mut lo[parent..parent + parent_len])
-    }
-}
 
 /// Extend-add of the part of a child's `rc × rc` update matrix `block` that falls in its
 /// parent's fully summed rows or columns: the `L` panel (`f × k`, the first `f k` entries of
@@ -1704,7 +2105,8 @@ mod tests {
             let sym = MultifrontalSymbolic::new(&pattern, SymbolicOrdering::Amd).unwrap();
             let mut plain = MultifrontalLu::new(&sym, Par::Seq).unwrap();
             let mut fused = MultifrontalLu::new(&sym, Par::Seq).unwrap();
-            plain.factor_with::<false>(&sym, &vals, 0.01).unwrap();
+            plain.fma = false;
+            plain.factor(&sym, &vals, 0.01).unwrap();
             fused.factor(&sym, &vals, 0.01).unwrap();
             let scale = plain.factors.iter().fold(0.0f64, |m, v| m.max(v.abs()));
             for (i, (p, q)) in plain.factors.iter().zip(&fused.factors).enumerate() {
@@ -1896,6 +2298,215 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// P3's iteration matrix (16 × 16 and 32 × 32 grids) and 2-D Poisson (24 × 24), AMD, with
+    /// every value scaled by a factor in [0.9, 1.1): matrix, pattern and perturbed values.
+    fn parallel_test_matrices() -> Vec<(sprs::CsMat<f64>, CscPattern, Vec<f64>)> {
+        [
+            brusselator_iteration_matrix(16, 0.05),
+            brusselator_iteration_matrix(32, 0.05),
+            crate::problems::poisson_2d(24),
+        ]
+        .into_iter()
+        .map(|a| {
+            let pattern = CscPattern::from_sprs(a.view()).unwrap();
+            let vals: Vec<f64> = a
+                .data()
+                .iter()
+                .zip(values(a.nnz(), 3))
+                .map(|(v, p)| v * (1.0 + 0.1 * p))
+                .collect();
+            (a, pattern, vals)
+        })
+        .collect()
+    }
+
+    /// The plan: every supernode in exactly one sequence, each sequence ascending, both
+    /// workers nonempty, every child factorised before its parent (in the same sequence
+    /// earlier, or by a worker when the parent is in the top; never in the other worker), and
+    /// the update blocks alive at the same time — within a sequence, and across the two
+    /// workers, whose blocks all live until the top has run — never overlapping.
+    #[test]
+    fn parallel_plan_is_a_valid_schedule() {
+        for (a, pattern, _) in parallel_test_matrices() {
+            let sym = MultifrontalSymbolic::new(&pattern, SymbolicOrdering::Amd).unwrap();
+            let plan = sym.plan.as_ref().unwrap();
+            let nsn = sym.n_supernodes();
+            let mut owner = vec![usize::MAX; nsn];
+            let mut position = vec![0usize; nsn];
+            for (w, seq) in plan.seqs.iter().enumerate() {
+                let list: Vec<usize> = seq.iter().flat_map(Clone::clone).collect();
+                assert!(list.windows(2).all(|p| p[0] < p[1]), "sequence {w} ascends");
+                for (q, &s) in list.iter().enumerate() {
+                    assert_eq!(owner[s], usize::MAX, "supernode {s} owned twice");
+                    owner[s] = w;
+                    position[s] = q;
+                }
+            }
+            assert!(owner.iter().all(|&w| w < 3), "every supernode owned");
+            assert!(owner.contains(&0) && owner.contains(&1));
+            for p in 0..nsn {
+                for &c in &sym.children[sym.children_ptr[p]..sym.children_ptr[p + 1]] {
+                    let ok = if owner[c] == owner[p] {
+                        position[c] < position[p]
+                    } else {
+                        owner[p] == 2
+                    };
+                    assert!(ok, "child {c} (seq {}) of {p} (seq {})", owner[c], owner[p]);
+                }
+            }
+            // Alive intervals in a global time: worker w's step q at (w, q); the workers run at
+            // once, so any two worker blocks may coexist unless one is consumed (by the same
+            // worker) before the other is placed; top step q after both.
+            let parent_of = |c: usize| {
+                (0..nsn).find(|&p| {
+                    sym.children[sym.children_ptr[p]..sym.children_ptr[p + 1]].contains(&c)
+                })
+            };
+            let block = |s: usize| {
+                let r = sym.rows_ptr[s + 1] - sym.rows_ptr[s];
+                plan.update_ptr[s]..plan.update_ptr[s] + r * r
+            };
+            // (sequence, placed at, freed at within the same sequence or `usize::MAX`).
+            let life: Vec<(usize, usize, usize)> = (0..nsn)
+                .map(|s| {
+                    let freed = match parent_of(s) {
+                        Some(p) if owner[p] == owner[s] => position[p],
+                        _ => usize::MAX,
+                    };
+                    (owner[s], position[s], freed)
+                })
+                .collect();
+            let coexist = |x: usize, y: usize| {
+                let ((wx, px, fx), (wy, py, fy)) = (life[x], life[y]);
+                if wx == wy {
+                    // Both alive at a step of the sequence (a block is read at its freeing
+                    // step while the parent's is written).
+                    px <= fy && py <= fx
+                } else if wx < 2 && wy < 2 {
+                    true
+                } else {
+                    // A worker block and a top block: alive together if the worker block
+                    // lives past its worker (its parent is in the top).
+                    let (worker_block, _) = if wx < 2 { (x, y) } else { (y, x) };
+                    life[worker_block].2 == usize::MAX
+                }
+            };
+            for x in 0..nsn {
+                let bx = block(x);
+                if bx.is_empty() {
+                    continue;
+                }
+                assert!(bx.end <= plan.pool_len);
+                for y in x + 1..nsn {
+                    let by = block(y);
+                    if by.is_empty() || !coexist(x, y) {
+                        continue;
+                    }
+                    assert!(
+                        bx.end <= by.start || by.end <= bx.start,
+                        "n = {}: blocks of {x} and {y} overlap",
+                        a.rows()
+                    );
+                }
+            }
+        }
+    }
+
+    /// The two-worker factorisation against the serial one: the same factors and pivots bit for
+    /// bit (the same operations on the same data in each front), two parallel refactorisations
+    /// bit-identical, and a solve whose residual is at rounding level.
+    #[test]
+    fn parallel_factorisation_matches_the_serial_one() {
+        for (a, pattern, vals) in parallel_test_matrices() {
+            let n = a.rows();
+            let sym = MultifrontalSymbolic::new(&pattern, SymbolicOrdering::Amd).unwrap();
+            let mut serial = MultifrontalLu::new(&sym, Par::Seq).unwrap();
+            let mut parallel = MultifrontalLu::new(&sym, Par::rayon(2)).unwrap();
+            assert!(!serial.parallel && parallel.parallel);
+            serial.factor(&sym, &vals, 0.01).unwrap();
+            parallel.factor(&sym, a.data(), 0.01).unwrap(); // other values first
+            parallel.factor(&sym, &vals, 0.01).unwrap();
+            let first = parallel.factors.clone();
+            for (i, (p, q)) in serial.factors.iter().zip(&parallel.factors).enumerate() {
+                assert_eq!(p.to_bits(), q.to_bits(), "n = {n}, entry {i}: {p} vs {q}");
+            }
+            assert_eq!(serial.piv, parallel.piv);
+            parallel.factor(&sym, &vals, 0.01).unwrap();
+            assert!(
+                first
+                    .iter()
+                    .zip(&parallel.factors)
+                    .all(|(p, q)| p.to_bits() == q.to_bits())
+            );
+            // Residual of a solve with the parallel factors, against the perturbed matrix.
+            let b: Vec<f64> = values(n, 9);
+            let mut x = b.clone();
+            let mut work = vec![0.0; sym.solve_scratch_len(1)];
+            parallel.solve_in_place(&sym, false, &mut x, 1, &mut work);
+            let mut res = b.clone();
+            let (mut anorm, mut xnorm) = (0.0f64, 0.0f64);
+            for (j, col) in a.outer_iterator().enumerate() {
+                for ((i, _), &v) in col.iter().zip(&vals[a.indptr().outer_inds_sz(j)]) {
+                    res[i] -= v * x[j];
+                    anorm = anorm.max(v.abs());
+                }
+                xnorm = xnorm.max(x[j].abs());
+            }
+            let rnorm = res.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            // Backward error: n ε growth-free bound, loosely.
+            assert!(
+                rnorm <= 1e-12 * anorm * xnorm * n as f64,
+                "n = {n}: residual {rnorm}"
+            );
+        }
+    }
+
+    /// A static-pivot failure inside a worker's subtree, in both workers' subtrees and in the
+    /// top: the parallel path reports the serial path's failure (the first failing supernode in
+    /// postorder).
+    #[test]
+    fn parallel_failure_is_the_serial_one() {
+        let a = brusselator_iteration_matrix(16, 0.05);
+        let pattern = CscPattern::from_sprs(a.view()).unwrap();
+        let sym = MultifrontalSymbolic::new(&pattern, SymbolicOrdering::Amd).unwrap();
+        let plan = sym.plan.as_ref().unwrap();
+        // Zero the diagonal entry of the first column of a supernode: its own column in `A`.
+        let zero_column_of = |s: usize| {
+            let j = sym.perm[sym.begin[s]];
+            let col = a.indptr().outer_inds_sz(j);
+            let rows = &a.indices()[col.clone()];
+            let d = rows.iter().position(|&i| i == j).unwrap();
+            (j, col.start + d)
+        };
+        let last_of = |w: usize| plan.seqs[w].last().unwrap().end - 1;
+        let first_of = |w: usize| plan.seqs[w][0].start;
+        let cases: Vec<Vec<usize>> = vec![
+            vec![first_of(0)],
+            vec![last_of(1)],
+            vec![last_of(0), first_of(1)],
+            vec![first_of(0), last_of(1)],
+            vec![plan.seqs[2][0].start, last_of(1)],
+            vec![sym.n_supernodes() - 1],
+        ];
+        for zeroed in cases {
+            let mut vals = a.data().to_vec();
+            for &s in &zeroed {
+                let (_, p) = zero_column_of(s);
+                vals[p] = 0.0;
+                // Also zero the rest of that column so that no pivot in the block saves it.
+                let j = sym.perm[sym.begin[s]];
+                for q in a.indptr().outer_inds_sz(j) {
+                    vals[q] = 0.0;
+                }
+            }
+            let mut serial = MultifrontalLu::new(&sym, Par::Seq).unwrap();
+            let mut parallel = MultifrontalLu::new(&sym, Par::rayon(2)).unwrap();
+            let want = serial.factor(&sym, &vals, 0.01).unwrap_err();
+            let got = parallel.factor(&sym, &vals, 0.01).unwrap_err();
+            assert_eq!(want, got, "zeroed columns of supernodes {zeroed:?}");
         }
     }
 }
