@@ -97,20 +97,28 @@
 //! path reports: each worker stops at its first failure, then the top supernodes before the
 //! earlier of the two still run, and the first failure in postorder is returned.
 //!
-//! On P3 (n = 2048, AMD) the plan is the four 26-column subtrees of 230 supernodes each, two
-//! per worker, with the 52- and 180-column fronts on top: pool 126k values (84k serial). Timed
-//! as single refactorisations, 200 at a time, serial and two workers interleaved, 10 rounds
-//! (load average ≈ 1.5 on the shared 2-core host): fastest 893 µs serial against 653–707 µs,
-//! 10th percentile ≈ 925 µs against 915–1009 µs, medians 1.33–1.49 ms against 1.09–1.24 ms.
-//! Criterion's medians in one run (load ≈ 1.5): 1.06 ms serial, 1.10 ms with two workers
-//! (means 1.21 and 1.04 ms). The wide spread of the parallel times is consistent with the
-//! cost of handing work to rayon's sleeping threads from outside the pool on this host (an
-//! empty `rayon::join`: median 28 µs, 90th percentile 63 µs; two 300 µs halves: median 474 µs,
-//! against 335 µs when the calling thread runs one half itself, as `rayon::in_place_scope`
-//! does, but it allocates a job per spawn) and with the second core
-//! being busy with other work part of the time. Running the top fronts' dense kernels
-//! on faer's threads as well was slower (fastest 896–938 µs, 10th percentile 1.2–1.4 ms), so
-//! they run serially ([`TOP_FRONTS_PARALLEL`]).
+//! On P3 (n = 2048, AMD) the plan is the four 26-column subtrees of 230 supernodes each, two per
+//! worker, with the 52- and 180-column fronts on top: pool 126k values (84k serial). Timed as
+//! single refactorisations, 200 at a time, serial and two workers interleaved, 10 rounds (load
+//! average ≈ 1.5 on the shared 2-core host): fastest 892–898 µs serial against 653–707 µs, 10th
+//! percentile ≈ 925 µs against 915–1009 µs, medians 1.33–1.47 ms against 1.09–1.24 ms. Four more
+//! runs of 20 rounds (load ≈ 1.3): serial fastest 890–902 µs, 10th percentile 902–1004 µs, median
+//! 1.00–1.51 ms; two workers 643–688 µs, 768–1013 µs, 1.02–1.27 ms: the parallel times are
+//! bimodal, and when the host is quiet their median is no better than the serial one. Criterion's
+//! medians in two runs (load ≈ 1.0–1.5): 1.06 and 1.01 ms serial, 1.10 and 1.23 ms with two
+//! workers (the solves, the same code in both, 93 and 129 µs in the second run: the spread is the
+//! host's). The wide spread of the parallel times is consistent with the cost of handing work to
+//! rayon's sleeping threads from outside the pool on this host (an empty `rayon::join`: median
+//! 28 µs, 90th percentile 63 µs; two 300 µs halves: median 474 µs, against 335 µs when the calling
+//! thread runs one half itself, as `rayon::in_place_scope` does, but it allocates a job per spawn)
+//! and with the second core being busy with other work part of the time; a caller that is itself a
+//! rayon worker would save two of the three hand-offs (not measured). Running the top fronts'
+//! dense kernels on faer's threads as well was slower (seven runs: fastest 801–938 µs, 10th
+//! percentile 945–1401 µs), so they run serially ([`TOP_FRONTS_PARALLEL`]). Running the whole
+//! parallel factorisation on a pool thread (the workers then a hot `join`, and faer's threads for
+//! the top fronts joined from inside the pool) measured within the noise of the plain version in
+//! five interleaved runs (fastest 642–720 µs, 10th percentile 696–1068 µs, against 660–692 µs and
+//! 809–958 µs), with the top fronts serial as well (657–692 µs, 745–983 µs): left out.
 //!
 //! # Solves
 //!
