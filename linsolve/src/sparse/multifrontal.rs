@@ -105,16 +105,16 @@
 //! runs of 20 rounds (load ≈ 1.3): serial fastest 890–902 µs, 10th percentile 902–1004 µs, median
 //! 1.00–1.51 ms; two workers 643–688 µs, 768–1013 µs, 1.02–1.27 ms: the parallel times are
 //! bimodal, and when the host is quiet their median is no better than the serial one. Criterion's
-//! medians in two runs (load ≈ 1.0–1.5): 1.06 and 1.01 ms serial, 1.10 and 1.23 ms with two
-//! workers (the solves, the same code in both, 93 and 129 µs in the second run: the spread is the
-//! host's). The wide spread of the parallel times is consistent with the cost of handing work to
+//! medians in three runs (load ≈ 1.0–1.6): 1.06, 1.01 and 1.11 ms serial, 1.10, 1.23 and
+//! 1.78 ms with two workers (the solves, the same code in both, 93 and 129 µs in the second run:
+//! the spread is the host's). So the two-worker path is opt-in, not the default. The wide spread of the parallel times is consistent with the cost of handing work to
 //! rayon's sleeping threads from outside the pool on this host (an empty `rayon::join`: median
 //! 28 µs, 90th percentile 63 µs; two 300 µs halves: median 474 µs, against 335 µs when the calling
 //! thread runs one half itself, as `rayon::in_place_scope` does, but it allocates a job per spawn)
 //! and with the second core being busy with other work part of the time; a caller that is itself a
 //! rayon worker would save two of the three hand-offs (not measured). Running the top fronts'
 //! dense kernels on faer's threads as well was slower (seven runs: fastest 801–938 µs, 10th
-//! percentile 945–1401 µs), so they run serially ([`TOP_FRONTS_PARALLEL`]). Running the whole
+//! percentile 945–1401 µs), so they run serially. Running the whole
 //! parallel factorisation on a pool thread (the workers then a hot `join`, and faer's threads for
 //! the top fronts joined from inside the pool) measured within the noise of the plain version in
 //! five interleaved runs (fastest 642–720 µs, 10th percentile 696–1068 µs, against 660–692 µs and
@@ -674,10 +674,6 @@ impl FrontScratch {
     }
 }
 
-/// Whether the dense kernels of the top fronts of the parallel path run on faer's threads (the
-/// workers' fronts always run serially).
-const TOP_FRONTS_PARALLEL: bool = false;
-
 /// The factor storage as seen by the sequences of one factorisation: raw pointers, so that the
 /// two workers of the parallel path can each hold mutable slices of it at the same time.
 ///
@@ -821,7 +817,7 @@ impl MultifrontalLu {
     ///
     /// With the two-worker plan, the same supernode computation runs on the same data in the
     /// same order within each front, so the factors are those of the serial path bit for bit
-    /// (when the top fronts run serially, [`TOP_FRONTS_PARALLEL`]); a failure is the one the
+    /// (every front of the parallel path runs faer's kernels serially); a failure is the one the
     /// serial path reports (the failing supernode first in postorder).
     pub(crate) fn factor(
         &mut self,
@@ -859,12 +855,7 @@ impl MultifrontalLu {
                     .flatten()
                     .min_by_key(|f| f.0);
                 let limit = failed.map_or(NONE, |f| f.0);
-                let top_par = if TOP_FRONTS_PARALLEL {
-                    self.par
-                } else {
-                    Par::Seq
-                };
-                run_sequence(fma, &job, &plan.seqs[2], limit, w0, top_par)
+                run_sequence(fma, &job, &plan.seqs[2], limit, w0, Par::Seq)
                     .and(failed.map_or(Ok(()), Err))
                     .map_err(|f| f.1)
             }
