@@ -831,54 +831,38 @@ impl MultifrontalLu {
             f64::INFINITY
         };
         let fma = self.fma;
-        match (&sym.plan, self.parallel) {
-            (Some(plan), true) => {
-                let job = FactorJob {
-                    sym,
-                    values,
-                    growth_limit,
-                    update_ptr: &plan.update_ptr,
-                    view: FactorView::new(&mut self.factors, &mut self.piv, &mut self.pool),
-                };
-                let (s0, s1) = self.scratch.split_at_mut(1);
-                let (w0, w1) = (&mut s0[0], &mut s1[0]);
-                let (r0, r1) = rayon::join(
-                    || run_sequence(fma, &job, &plan.seqs[0], NONE, w0, Par::Seq),
-                    || run_sequence(fma, &job, &plan.seqs[1], NONE, w1, Par::Seq),
-                );
-                // Each worker stops at its first failure, having factorised every supernode of
-                // its own before it: every supernode before the earlier of the two failures is
-                // done, and the top supernodes before it are the serial path's remaining
-                // candidates for an earlier failure.
-                let failed = [r0.err(), r1.err()]
-                    .into_iter()
-                    .flatten()
-                    .min_by_key(|f| f.0);
-                let limit = failed.map_or(NONE, |f| f.0);
-                run_sequence(fma, &job, &plan.seqs[2], limit, w0, Par::Seq)
-                    .and(failed.map_or(Ok(()), Err))
-                    .map_err(|f| f.1)
-            }
-            _ => {
-                let job = FactorJob {
-                    sym,
-                    values,
-                    growth_limit,
-                    update_ptr: &sym.update_ptr,
-                    view: FactorView::new(&mut self.factors, &mut self.piv, &mut self.pool),
-                };
-                let all = 0..sym.n_supernodes();
-                run_sequence(
-                    fma,
-                    &job,
-                    core::slice::from_ref(&all),
-                    NONE,
-                    &mut self.scratch[0],
-                    self.par,
-                )
-                .map_err(|f| f.1)
-            }
-        }
+        let plan = sym.plan.as_ref().filter(|_| self.parallel);
+        let job = FactorJob {
+            sym,
+            values,
+            growth_limit,
+            update_ptr: plan.map_or(&sym.update_ptr, |p| &p.update_ptr),
+            view: FactorView::new(&mut self.factors, &mut self.piv, &mut self.pool),
+        };
+        let Some(plan) = plan else {
+            let all = 0..sym.n_supernodes();
+            let seq = core::slice::from_ref(&all);
+            return run_sequence(fma, &job, seq, NONE, &mut self.scratch[0], self.par)
+                .map_err(|f| f.1);
+        };
+        let (s0, s1) = self.scratch.split_at_mut(1);
+        let (w0, w1) = (&mut s0[0], &mut s1[0]);
+        let (r0, r1) = rayon::join(
+            || run_sequence(fma, &job, &plan.seqs[0], NONE, w0, Par::Seq),
+            || run_sequence(fma, &job, &plan.seqs[1], NONE, w1, Par::Seq),
+        );
+        // Each worker stops at its first failure, having factorised every supernode of its own
+        // before it: every supernode before the earlier of the two failures is done, and the
+        // top supernodes before it are the serial path's remaining candidates for an earlier
+        // failure.
+        let failed = [r0.err(), r1.err()]
+            .into_iter()
+            .flatten()
+            .min_by_key(|f| f.0);
+        let limit = failed.map_or(NONE, |f| f.0);
+        run_sequence(fma, &job, &plan.seqs[2], limit, w0, Par::Seq)
+            .and(failed.map_or(Ok(()), Err))
+            .map_err(|f| f.1)
     }
 
     /// `rhs ← A⁻¹ rhs` (or `A⁻ᵀ rhs` with `transpose`) for every column of `rhs` (`n × nrhs`,
@@ -2083,6 +2067,15 @@ mod tests {
             .collect()
     }
 
+    /// The values of `a`, each scaled by a factor in [0.9, 1.1) (`seed` picks the factors).
+    fn perturbed(a: &sprs::CsMat<f64>, seed: usize) -> Vec<f64> {
+        a.data()
+            .iter()
+            .zip(values(a.nnz(), seed))
+            .map(|(v, p)| v * (1.0 + 0.1 * p))
+            .collect()
+    }
+
     /// The fused (FMA) build of the factorisation against the plain one on P3's iteration matrix
     /// and 2-D Poisson with perturbed values (fronts with 1 … 8 columns on the register
     /// kernels, wider ones on faer's): the same factors up to rounding. Where the CPU has no
@@ -2094,13 +2087,7 @@ mod tests {
             crate::problems::poisson_2d(12),
         ] {
             let pattern = CscPattern::from_sprs(a.view()).unwrap();
-            // Perturbed values: every entry scaled by a factor in [0.9, 1.1).
-            let vals: Vec<f64> = a
-                .data()
-                .iter()
-                .zip(values(a.nnz(), 5))
-                .map(|(v, p)| v * (1.0 + 0.1 * p))
-                .collect();
+            let vals = perturbed(&a, 5);
             let sym = MultifrontalSymbolic::new(&pattern, SymbolicOrdering::Amd).unwrap();
             let mut plain = MultifrontalLu::new(&sym, Par::Seq).unwrap();
             let mut fused = MultifrontalLu::new(&sym, Par::Seq).unwrap();
@@ -2311,12 +2298,7 @@ mod tests {
         .into_iter()
         .map(|a| {
             let pattern = CscPattern::from_sprs(a.view()).unwrap();
-            let vals: Vec<f64> = a
-                .data()
-                .iter()
-                .zip(values(a.nnz(), 3))
-                .map(|(v, p)| v * (1.0 + 0.1 * p))
-                .collect();
+            let vals = perturbed(&a, 3);
             (a, pattern, vals)
         })
         .collect()
