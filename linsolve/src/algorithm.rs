@@ -139,9 +139,10 @@ pub struct SparseLu {
     pub method: SparseLuMethod,
     /// Threads of the numeric factorisation (0 or 1: serial, the default). With 2 or more, the
     /// multifrontal kernel factorises two independent sets of subtrees of the elimination tree
-    /// at the same time (when the symbolic analysis finds such a split) on rayon's pool, and
-    /// faer's kernels (the partial-pivoting LU, the solves with blocks of right-hand sides)
-    /// may use that many threads.
+    /// at the same time when the symbolic analysis finds such a split (the second set on a
+    /// thread of its own, started with the factorisation's storage), and faer's kernels (the
+    /// partial-pivoting LU, the solves with blocks of right-hand sides) may use that many
+    /// threads.
     pub threads: usize,
 }
 

@@ -13,6 +13,7 @@
 //! * **Cholesky**: faer's symbolic analysis (AMD, simplicial or supernodal by its flop ratio)
 //!   once, numeric `L Lᵀ` per refactorisation; reads the lower triangle.
 
+mod helper;
 pub(crate) mod multifrontal;
 
 use std::sync::Arc;

@@ -97,28 +97,25 @@
 //! path reports: each worker stops at its first failure, then the top supernodes before the
 //! earlier of the two still run, and the first failure in postorder is returned.
 //!
+//! The second worker is a thread the factorisation starts once ([`Helper`]): the calling
+//! thread runs worker 0 itself, posts worker 1's sequence to the helper (a task on the caller's
+//! stack, nothing allocated) and waits for it; the helper spins for 2 ms after each task before
+//! it sleeps, so refactorisations that follow each other closely hand over without a wake-up.
+//!
 //! On P3 (n = 2048, AMD) the plan is the four 26-column subtrees of 230 supernodes each, two per
-//! worker, with the 52- and 180-column fronts on top: pool 126k values (84k serial). Timed as
-//! single refactorisations, 200 at a time, serial and two workers interleaved, 10 rounds (load
-//! average ≈ 1.5 on the shared 2-core host): fastest 892–898 µs serial against 653–707 µs, 10th
-//! percentile ≈ 925 µs against 915–1009 µs, medians 1.33–1.47 ms against 1.09–1.24 ms. Four more
-//! runs of 20 rounds (load ≈ 1.3): serial fastest 890–902 µs, 10th percentile 902–1004 µs, median
-//! 1.00–1.51 ms; two workers 643–688 µs, 768–1013 µs, 1.02–1.27 ms: the parallel times are
-//! bimodal, and when the host is quiet their median is no better than the serial one. Criterion's
-//! medians in three runs (load ≈ 1.0–1.6): 1.06, 1.01 and 1.11 ms serial, 1.10, 1.23 and
-//! 1.78 ms with two workers (the solves, the same code in both, 93 and 129 µs in the second run:
-//! the spread is the host's). So the two-worker path is opt-in, not the default. The wide spread of the parallel times is consistent with the cost of handing work to
-//! rayon's sleeping threads from outside the pool on this host (an empty `rayon::join`: median
-//! 28 µs, 90th percentile 63 µs; two 300 µs halves: median 474 µs, against 335 µs when the calling
-//! thread runs one half itself, as `rayon::in_place_scope` does, but it allocates a job per spawn)
-//! and with the second core being busy with other work part of the time; a caller that is itself a
-//! rayon worker would save two of the three hand-offs (not measured). Running the top fronts'
-//! dense kernels on faer's threads as well was slower (seven runs: fastest 801–938 µs, 10th
-//! percentile 945–1401 µs), so they run serially. Running the whole
-//! parallel factorisation on a pool thread (the workers then a hot `join`, and faer's threads for
-//! the top fronts joined from inside the pool) measured within the noise of the plain version in
-//! five interleaved runs (fastest 642–720 µs, 10th percentile 696–1068 µs, against 660–692 µs and
-//! 809–958 µs), with the top fronts serial as well (657–692 µs, 745–983 µs): left out.
+//! worker, with the 52- and 180-column fronts on top: pool 126k values (84k serial). Single
+//! refactorisations timed 200 at a time, serial and two workers interleaved over 20 rounds
+//! (three runs, load average ≈ 1.5 on the shared 2-core host, in one of its slow phases):
+//! fastest 891–896 µs serial against 610–618 µs, 10th percentile 918–972 µs against
+//! 828–879 µs, median 1.45–1.48 ms against 1.03–1.06 ms. The first version handed the workers
+//! to rayon with `rayon::join` from outside its pool — three hand-offs (the pool thread that
+//! takes the join, the one that steals the second half, the blocked caller; an empty
+//! `join` took 28 µs at the median here): fastest 643–707 µs, but bimodal, with medians no
+//! better than serial (criterion: 1.10, 1.23 and 1.78 ms against 1.06, 1.01 and 1.11 ms), and
+//! rayon has no allocation-free way for the caller to run one half itself. Also measured and
+//! left out: the top fronts' dense kernels on faer's threads (slower: fastest 801–938 µs) and
+//! the whole factorisation on a rayon pool thread (within the noise). The two-worker path is
+//! opt-in: it keeps a second core busy (spinning included).
 //!
 //! # Solves
 //!
@@ -139,6 +136,7 @@ use faer::sparse::linalg::cholesky::{
 };
 use faer::{Accum, MatMut, MatRef, Par, Spec};
 
+use super::helper::Helper;
 use crate::dense::{Buf, mem_buffer};
 use crate::error::LinsolveError;
 use crate::matrix::CscPattern;
@@ -643,9 +641,9 @@ pub(crate) struct MultifrontalLu {
     /// first).
     scratch: Vec<FrontScratch>,
     par: Par,
-    /// Whether refactorisations run the two-worker plan (`par` asks for two threads or more and
-    /// the symbolic analysis found a plan).
-    parallel: bool,
+    /// The second worker's thread: refactorisations run the two-worker plan when there is one
+    /// (`par` asks for two threads or more and the symbolic analysis found a plan).
+    helper: Option<Helper>,
     /// Whether the numeric factorisation runs its AVX2 + FMA build (x86-64 CPUs that have both).
     fma: bool,
 }
@@ -780,7 +778,14 @@ impl MultifrontalLu {
     /// Storage for the factors of `sym`; `par` with two threads or more selects the two-worker
     /// factorisation when `sym` has a plan (and is faer's parallelism for the solves).
     pub(crate) fn new(sym: &MultifrontalSymbolic, par: Par) -> Result<Self, LinsolveError> {
-        let parallel = matches!(par, Par::Rayon(t) if t.get() >= 2) && sym.plan.is_some();
+        // The second worker's thread (started once here); should the system refuse a thread,
+        // refactorisations run serially.
+        let helper = if matches!(par, Par::Rayon(t) if t.get() >= 2) && sym.plan.is_some() {
+            Helper::spawn().ok()
+        } else {
+            None
+        };
+        let parallel = helper.is_some();
         let pool_len = match (&sym.plan, parallel) {
             (Some(plan), true) => plan.pool_len,
             _ => sym.pool_len,
@@ -795,7 +800,7 @@ impl MultifrontalLu {
             pool: vec![0.0; pool_len],
             scratch,
             par,
-            parallel,
+            helper,
             fma: fma_available(),
         })
     }
@@ -831,15 +836,17 @@ impl MultifrontalLu {
             f64::INFINITY
         };
         let fma = self.fma;
-        let plan = sym.plan.as_ref().filter(|_| self.parallel);
+        let plan = sym.plan.as_ref().zip(self.helper.as_mut());
         let job = FactorJob {
             sym,
             values,
             growth_limit,
-            update_ptr: plan.map_or(&sym.update_ptr, |p| &p.update_ptr),
+            update_ptr: plan
+                .as_ref()
+                .map_or(&sym.update_ptr, |(p, _)| &p.update_ptr),
             view: FactorView::new(&mut self.factors, &mut self.piv, &mut self.pool),
         };
-        let Some(plan) = plan else {
+        let Some((plan, helper)) = plan else {
             let all = 0..sym.n_supernodes();
             let seq = core::slice::from_ref(&all);
             return run_sequence(fma, &job, seq, NONE, &mut self.scratch[0], self.par)
@@ -847,7 +854,7 @@ impl MultifrontalLu {
         };
         let (s0, s1) = self.scratch.split_at_mut(1);
         let (w0, w1) = (&mut s0[0], &mut s1[0]);
-        let (r0, r1) = rayon::join(
+        let (r0, r1) = helper.join(
             || run_sequence(fma, &job, &plan.seqs[0], NONE, w0, Par::Seq),
             || run_sequence(fma, &job, &plan.seqs[1], NONE, w1, Par::Seq),
         );
@@ -2406,7 +2413,7 @@ mod tests {
             let sym = MultifrontalSymbolic::new(&pattern, SymbolicOrdering::Amd).unwrap();
             let mut serial = MultifrontalLu::new(&sym, Par::Seq).unwrap();
             let mut parallel = MultifrontalLu::new(&sym, Par::rayon(2)).unwrap();
-            assert!(!serial.parallel && parallel.parallel);
+            assert!(serial.helper.is_none() && parallel.helper.is_some());
             serial.factor(&sym, &vals, 0.01).unwrap();
             parallel.factor(&sym, a.data(), 0.01).unwrap(); // other values first
             parallel.factor(&sym, &vals, 0.01).unwrap();
