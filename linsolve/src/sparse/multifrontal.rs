@@ -487,9 +487,7 @@ impl MultifrontalSymbolic {
             max_front = max_front.max(f);
             max_k = max_k.max(k);
             max_r = max_r.max(r);
-            let (kf, rf) = (k as f64, r as f64);
-            // LU of F11, two triangular solves with k × r right-hand sides, the Schur update.
-            flops += 2.0 / 3.0 * kf * kf * kf + 2.0 * kf * kf * rf + 2.0 * kf * rf * rf;
+            flops += front_flops(k, r);
         }
 
         // Assembly map of A's entries.
@@ -603,6 +601,15 @@ impl MultifrontalSymbolic {
         self.begin.len() - 1
     }
 
+    /// The update-pool layout (offsets and length) of the parallel plan when `parallel` (and
+    /// there is one), of the serial order otherwise.
+    fn pool_layout(&self, parallel: bool) -> (&[usize], usize) {
+        match &self.plan {
+            Some(plan) if parallel => (&plan.update_ptr, plan.pool_len),
+            _ => (&self.update_ptr, self.pool_len),
+        }
+    }
+
     /// Supernodes, stored entries of `L` and `U`, flops of one factorisation, largest front.
     pub(crate) fn summary(&self) -> (usize, usize, f64, usize) {
         (
@@ -635,7 +642,7 @@ pub(crate) struct MultifrontalLu {
     /// Local row permutation of each supernode: pivot `i` of `s` is front row `piv[begin[s]+i]`.
     piv: Vec<usize>,
     /// The update matrices `F22 − L21 U12` waiting for their parents (laid out for the serial
-    /// order, or for the parallel plan when `parallel`).
+    /// order, or for the parallel plan when there is a `helper`).
     pool: Vec<f64>,
     /// Scratch of the dense front kernels: one per worker (the serial path and the top use the
     /// first).
@@ -785,13 +792,9 @@ impl MultifrontalLu {
         } else {
             None
         };
-        let parallel = helper.is_some();
-        let pool_len = match (&sym.plan, parallel) {
-            (Some(plan), true) => plan.pool_len,
-            _ => sym.pool_len,
-        };
+        let (_, pool_len) = sym.pool_layout(helper.is_some());
         let mut scratch = vec![FrontScratch::new(sym.max_k, &[par, Par::Seq])?];
-        if parallel {
+        if helper.is_some() {
             scratch.push(FrontScratch::new(sym.max_k, &[Par::Seq])?);
         }
         Ok(Self {
@@ -841,9 +844,7 @@ impl MultifrontalLu {
             sym,
             values,
             growth_limit,
-            update_ptr: plan
-                .as_ref()
-                .map_or(&sym.update_ptr, |(p, _)| &p.update_ptr),
+            update_ptr: sym.pool_layout(plan.is_some()).0,
             view: FactorView::new(&mut self.factors, &mut self.piv, &mut self.pool),
         };
         let Some((plan, helper)) = plan else {
@@ -1317,6 +1318,13 @@ fn factor_supernode<const FMA: bool>(
     Ok(())
 }
 
+/// Flops of a front with `k` fully summed columns and `r` further rows: the LU of `F11`, two
+/// triangular solves with `k × r` right-hand sides, the Schur update.
+fn front_flops(k: usize, r: usize) -> f64 {
+    let (k, r) = (k as f64, r as f64);
+    2.0 / 3.0 * k * k * k + 2.0 * k * k * r + 2.0 * k * r * r
+}
+
 /// Per-front overhead of the plan's cost model, in flop equivalents: the fixed cost of a front
 /// (zeroing and assembling the panels, the kernel calls, the extend-add loops' set-up) that
 /// the flop count misses. About 1 µs at the ≈ 3 Gflop/s the small fronts reach; it makes a
@@ -1384,9 +1392,8 @@ fn parallel_plan(
     let mut subtree = vec![0.0f64; nsn];
     let mut first = vec![0usize; nsn];
     for t in 0..nsn {
-        let k = (begin[t + 1] - begin[t]) as f64;
-        let r = (rows_ptr[t + 1] - rows_ptr[t]) as f64;
-        subtree[t] += 2.0 / 3.0 * k * k * k + 2.0 * k * k * r + 2.0 * k * r * r + FRONT_OVERHEAD;
+        let (k, r) = (begin[t + 1] - begin[t], rows_ptr[t + 1] - rows_ptr[t]);
+        subtree[t] += front_flops(k, r) + FRONT_OVERHEAD;
         first[t] = kids(t).iter().map(|&c| first[c]).min().unwrap_or(t);
         if parent[t] != NONE {
             subtree[parent[t]] += subtree[t];
