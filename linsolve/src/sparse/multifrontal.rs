@@ -28,8 +28,9 @@
 //! update pool after the factorisation and the children's `F22` parts are added to it then —
 //! the block is never zeroed — where it waits for the parent. The pool's blocks are placed by the symbolic analysis (first
 //! fit among the blocks alive in the postorder), so a refactorisation copies nothing. Fronts
-//! with more than [`SMALL_BLOCK`] fully summed columns run on faer's blocked kernels (LU of
-//! `F11`, the triangular solves, the Schur-complement product); smaller ones on plain loops
+//! with more than [`SMALL_BLOCK`] fully summed columns run on blocked kernels (the LU of `F11`
+//! recursive on column halves down to faer's LU for at most [`LU_LEAF`] columns, faer's
+//! triangular solves and products; see [`blocked_front_lu`]); smaller ones on plain loops
 //! that sum each column's `k` Schur products in registers (fused multiply–adds in an AVX2 + FMA
 //! build of the factorisation loop, chosen at run time on x86-64).
 //!
@@ -101,6 +102,11 @@
 //! thread runs worker 0 itself, posts worker 1's sequence to the helper (a task on the caller's
 //! stack, nothing allocated) and waits for it; the helper spins for 2 ms after each task before
 //! it sleeps, so refactorisations that follow each other closely hand over without a wake-up.
+//! While the top runs, the helper also takes half of each large front's dense work
+//! ([`Pair`]): each level of the recursive LU of `F11` updates its right half as two column
+//! halves, `L21` and `U12` are solved side by side, and the Schur product is split by columns.
+//! The serial path splits the same operations in the same places and runs both halves itself,
+//! so this keeps the factors bit for bit the serial ones.
 //!
 //! On P3 (n = 2048, AMD) the plan is the four 26-column subtrees of 230 supernodes each, two per
 //! worker, with the 52- and 180-column fronts on top: pool 126k values (84k serial). Single
@@ -128,7 +134,7 @@ use faer::dyn_stack::StackReq;
 use faer::linalg::lu::partial_pivoting::factor::{lu_in_place, lu_in_place_scratch};
 use faer::linalg::matmul::matmul;
 use faer::linalg::triangular_solve as tri;
-use faer::reborrow::{Reborrow, ReborrowMut};
+use faer::reborrow::{IntoConst, Reborrow, ReborrowMut};
 use faer::sparse::SymbolicSparseColMatRef;
 use faer::sparse::linalg::SupernodalThreshold;
 use faer::sparse::linalg::cholesky::{
@@ -660,6 +666,7 @@ pub(crate) struct MultifrontalLu {
 struct FrontScratch {
     perm_tmp: Vec<usize>,
     perm_inv_tmp: Vec<usize>,
+    perm_stack: Vec<usize>,
     row_tmp: Vec<f64>,
     mem: Buf,
 }
@@ -673,6 +680,7 @@ impl FrontScratch {
         Ok(Self {
             perm_tmp: vec![0; max_k],
             perm_inv_tmp: vec![0; max_k],
+            perm_stack: vec![0; perm_stack_len(max_k, max_k)],
             row_tmp: vec![0.0; max_k],
             mem: mem_buffer(StackReq::any_of(&reqs))?,
         })
@@ -825,7 +833,7 @@ impl MultifrontalLu {
     ///
     /// With the two-worker plan, the same supernode computation runs on the same data in the
     /// same order within each front, so the factors are those of the serial path bit for bit
-    /// (every front of the parallel path runs faer's kernels serially); a failure is the one the
+    /// (the top's split dense kernels split as the serial path does); a failure is the one the
     /// serial path reports (the failing supernode first in postorder).
     pub(crate) fn factor(
         &mut self,
@@ -850,14 +858,14 @@ impl MultifrontalLu {
         let Some((plan, helper)) = plan else {
             let all = 0..sym.n_supernodes();
             let seq = core::slice::from_ref(&all);
-            return run_sequence(fma, &job, seq, NONE, &mut self.scratch[0], self.par)
+            return run_sequence(fma, &job, seq, NONE, &mut self.scratch[0], self.par, None)
                 .map_err(|f| f.1);
         };
         let (s0, s1) = self.scratch.split_at_mut(1);
         let (w0, w1) = (&mut s0[0], &mut s1[0]);
         let (r0, r1) = helper.join(
-            || run_sequence(fma, &job, &plan.seqs[0], NONE, w0, Par::Seq),
-            || run_sequence(fma, &job, &plan.seqs[1], NONE, w1, Par::Seq),
+            || run_sequence(fma, &job, &plan.seqs[0], NONE, w0, Par::Seq, None),
+            || run_sequence(fma, &job, &plan.seqs[1], NONE, &mut *w1, Par::Seq, None),
         );
         // Each worker stops at its first failure, having factorised every supernode of its own
         // before it: every supernode before the earlier of the two failures is done, and the
@@ -868,9 +876,22 @@ impl MultifrontalLu {
             .flatten()
             .min_by_key(|f| f.0);
         let limit = failed.map_or(NONE, |f| f.0);
-        run_sequence(fma, &job, &plan.seqs[2], limit, w0, Par::Seq)
-            .and(failed.map_or(Ok(()), Err))
-            .map_err(|f| f.1)
+        // The top's large fronts split their dense kernels with the helper.
+        let mut pair = Pair {
+            helper,
+            row_tmp: &mut w1.row_tmp,
+        };
+        run_sequence(
+            fma,
+            &job,
+            &plan.seqs[2],
+            limit,
+            w0,
+            Par::Seq,
+            Some(&mut pair),
+        )
+        .and(failed.map_or(Ok(()), Err))
+        .map_err(|f| f.1)
     }
 
     /// `rhs ← A⁻¹ rhs` (or `A⁻ᵀ rhs` with `transpose`) for every column of `rhs` (`n × nrhs`,
@@ -1197,14 +1218,15 @@ fn run_sequence(
     limit: usize,
     scratch: &mut FrontScratch,
     par: Par,
+    pair: Option<&mut Pair<'_>>,
 ) -> Result<(), SequenceFailure> {
     #[cfg(target_arch = "x86_64")]
     if fma {
         // SAFETY: `fma` is set only when the CPU reports AVX2 and FMA (`fma_available`).
-        return unsafe { run_sequence_avx2_fma(job, seq, limit, scratch, par) };
+        return unsafe { run_sequence_avx2_fma(job, seq, limit, scratch, par, pair) };
     }
     let _ = fma;
-    run_sequence_with::<{ cfg!(target_arch = "aarch64") }>(job, seq, limit, scratch, par)
+    run_sequence_with::<{ cfg!(target_arch = "aarch64") }>(job, seq, limit, scratch, par, pair)
 }
 
 /// [`run_sequence`] compiled for AVX2 + FMA.
@@ -1216,8 +1238,9 @@ fn run_sequence_avx2_fma(
     limit: usize,
     scratch: &mut FrontScratch,
     par: Par,
+    pair: Option<&mut Pair<'_>>,
 ) -> Result<(), SequenceFailure> {
-    run_sequence_with::<true>(job, seq, limit, scratch, par)
+    run_sequence_with::<true>(job, seq, limit, scratch, par, pair)
 }
 
 /// The factorisation loop over a sequence; `FMA`: the kernels fuse multiply–subtracts
@@ -1230,10 +1253,12 @@ fn run_sequence_with<const FMA: bool>(
     limit: usize,
     scratch: &mut FrontScratch,
     par: Par,
+    mut pair: Option<&mut Pair<'_>>,
 ) -> Result<(), SequenceFailure> {
     for range in seq {
         for s in range.start..range.end.min(limit) {
-            factor_supernode::<FMA>(job, s, scratch, par).map_err(|f| (s, f))?;
+            factor_supernode::<FMA>(job, s, scratch, par, pair.as_deref_mut())
+                .map_err(|f| (s, f))?;
         }
     }
     Ok(())
@@ -1247,6 +1272,7 @@ fn factor_supernode<const FMA: bool>(
     s: usize,
     scratch: &mut FrontScratch,
     par: Par,
+    pair: Option<&mut Pair<'_>>,
 ) -> Result<(), StaticPivotFailure> {
     let sym = job.sym;
     let (b, e) = (sym.begin[s], sym.begin[s + 1]);
@@ -1290,11 +1316,12 @@ fn factor_supernode<const FMA: bool>(
     } else {
         let dense = DenseScratch {
             perm_inv: &mut scratch.perm_inv_tmp[..k],
+            perm_stack: &mut scratch.perm_stack,
             row_tmp: &mut scratch.row_tmp[..k],
             mem: &mut scratch.mem,
             par,
         };
-        blocked_front_lu(lp, u12, f22, f, k, perm, dense, job.growth_limit)
+        blocked_front_lu(lp, u12, f22, f, k, perm, dense, pair, job.growth_limit)
     };
     if let Err((j, zero_pivot)) = outcome {
         return Err(StaticPivotFailure {
@@ -1945,12 +1972,157 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// faer's working memory for the blocked front factorisation.
 struct DenseScratch<'a> {
     perm_inv: &'a mut [usize],
+    /// The row interchanges of [`split_lu`]'s pending recursion levels.
+    perm_stack: &'a mut [usize],
     row_tmp: &'a mut [f64],
     mem: &'a mut Buf,
     par: Par,
 }
 
-/// [`small_front_lu`]'s job by faer's blocked kernels (large fully summed blocks).
+/// The second thread a front's dense kernels may split their work with, and a row buffer of
+/// its own (the top of the two-worker plan: worker 1's scratch is idle then).
+struct Pair<'a> {
+    helper: &'a mut Helper,
+    row_tmp: &'a mut [f64],
+}
+
+/// Runs `a` and `b`, each with a row buffer: at the same time on the caller and the pair's
+/// helper when there is a pair, one after the other on the caller otherwise. Both halves of a
+/// split are the same computations either way, so the results do not depend on the pair.
+fn both<RA, RB: Send>(
+    pair: Option<&mut Pair<'_>>,
+    row_tmp: &mut [f64],
+    a: impl FnOnce(&mut [f64]) -> RA,
+    b: impl FnOnce(&mut [f64]) -> RB + Send,
+) -> (RA, RB) {
+    match pair {
+        Some(p) => {
+            let theirs = &mut *p.row_tmp;
+            p.helper.join(|| a(row_tmp), move || b(theirs))
+        }
+        None => {
+            let ra = a(&mut *row_tmp);
+            (ra, b(row_tmp))
+        }
+    }
+}
+
+/// Widest column block [`split_lu`] hands to faer's LU whole.
+const LU_LEAF: usize = 32;
+
+/// Products `m × n × p` of at least this many multiply–adds are split into two column halves
+/// (run on both threads when there is a [`Pair`]): about 12 µs of work, against ≈ 1 µs for
+/// handing a half over.
+const SPLIT_MIN: usize = 128 * 1024;
+
+/// The columns of `c` split at the middle, unless `c` is a small product's target.
+fn halves<'a>(c: MatMut<'a, f64>, work: usize) -> (MatMut<'a, f64>, MatMut<'a, f64>) {
+    let at = if work >= SPLIT_MIN {
+        c.ncols() / 2
+    } else {
+        c.ncols()
+    };
+    c.split_at_col_mut(at)
+}
+
+/// `c ← rows perm of c`: row `i` becomes the old row `perm[i]`, column by column through
+/// `tmp` (`≥ c.nrows()` entries); nothing when `perm` is the identity.
+fn permute_rows(c: MatMut<'_, f64>, perm: &[usize], tmp: &mut [f64]) {
+    if perm.iter().enumerate().all(|(i, &p)| i == p) {
+        return;
+    }
+    let mut c = c;
+    let m = c.nrows();
+    let tmp = &mut tmp[..m];
+    for j in 0..c.ncols() {
+        let mut col = c.rb_mut().col_mut(j);
+        for (t, &p) in tmp.iter_mut().zip(perm) {
+            *t = col[p];
+        }
+        for (i, &t) in tmp.iter().enumerate() {
+            col[i] = t;
+        }
+    }
+}
+
+/// LU with partial pivoting of the `m × n` block `a` (`m ≥ n`) in place: on return row `i` of
+/// `a` holds the factors of the input row `perm[i]` (`perm.len() = m`). Recursive on column
+/// halves, as faer's own LU is, down to blocks of at most [`LU_LEAF`] columns factorised by
+/// faer; each level's triangular solve and product for the right half run as two column
+/// halves, on both threads when there is a `pair` (the same operations either way).
+/// `perm_stack` holds the pending levels' interchanges ([`perm_stack_len`] entries).
+fn split_lu(
+    a: MatMut<'_, f64>,
+    perm: &mut [usize],
+    perm_stack: &mut [usize],
+    scratch: &mut DenseScratch<'_>,
+    mut pair: Option<&mut Pair<'_>>,
+) {
+    let (m, n) = (a.nrows(), a.ncols());
+    debug_assert!(m >= n && perm.len() == m);
+    if n <= LU_LEAF {
+        lu_in_place(
+            a,
+            perm,
+            &mut scratch.perm_inv[..m],
+            scratch.par,
+            scratch.mem.stack(),
+            Spec::default(),
+        );
+        return;
+    }
+    let n1 = n / 2;
+    let (mut left, mut right) = a.split_at_col_mut(n1);
+    split_lu(
+        left.rb_mut(),
+        perm,
+        perm_stack,
+        scratch,
+        pair.as_deref_mut(),
+    );
+    {
+        // The right columns take the left block's row interchanges, then
+        // A12 ← L11⁻¹ A12 and A22 ← A22 − L21 A12.
+        let (l11, l21) = left.rb().split_at_row(n1);
+        let perm = &*perm;
+        let par = scratch.par;
+        let update = |mut c: MatMut<'_, f64>, tmp: &mut [f64]| {
+            permute_rows(c.rb_mut(), perm, tmp);
+            let (mut top, bottom) = c.split_at_row_mut(n1);
+            tri::solve_unit_lower_triangular_in_place(l11, top.rb_mut(), par);
+            matmul(bottom, Accum::Add, l21, top.rb(), -1.0, par);
+        };
+        let work = (m - n1) * n1 * right.ncols();
+        let (ra, rb) = halves(right.rb_mut(), work);
+        both(
+            pair.as_deref_mut(),
+            &mut *scratch.row_tmp,
+            |t| update(ra, t),
+            |t| update(rb, t),
+        );
+    }
+    // The trailing block, with interchanges of its own, which the left block's L21 then takes.
+    let (p2, rest) = perm_stack.split_at_mut(m - n1);
+    split_lu(right.split_at_row_mut(n1).1, p2, rest, scratch, pair);
+    permute_rows(left.split_at_row_mut(n1).1, p2, &mut *scratch.row_tmp);
+    for q in p2.iter_mut() {
+        *q = perm[n1 + *q];
+    }
+    perm[n1..].copy_from_slice(p2);
+}
+
+/// Entries of the interchange stack [`split_lu`] needs for an `m × n` block.
+fn perm_stack_len(m: usize, n: usize) -> usize {
+    if n <= LU_LEAF {
+        return 0;
+    }
+    let n1 = n / 2;
+    perm_stack_len(m, n1).max(m - n1 + perm_stack_len(m - n1, n - n1))
+}
+
+/// [`small_front_lu`]'s job by blocked kernels (large fully summed blocks): [`split_lu`] for
+/// `F11`, then `L21 = F21 U11⁻¹` and `U12 = L11⁻¹ Q F12` side by side, then the Schur product
+/// in two column halves when it is large — on both threads when there is a `pair`.
 #[allow(clippy::too_many_arguments)] // the three blocks of a front, its shape and the scratch
 fn blocked_front_lu(
     lp: &mut [f64],
@@ -1959,21 +2131,17 @@ fn blocked_front_lu(
     f: usize,
     k: usize,
     perm: &mut [usize],
-    scratch: DenseScratch<'_>,
+    mut scratch: DenseScratch<'_>,
+    mut pair: Option<&mut Pair<'_>>,
     growth: f64,
 ) -> Result<(), (usize, bool)> {
     let r = f - k;
+    let par = scratch.par;
     {
         let panel = MatMut::from_column_major_slice_mut(&mut *lp, f, k);
-        let (mut f11, mut f21) = panel.split_at_row_mut(k);
-        lu_in_place(
-            f11.rb_mut(),
-            &mut *perm,
-            scratch.perm_inv,
-            scratch.par,
-            scratch.mem.stack(),
-            Spec::default(),
-        );
+        let (mut f11, f21) = panel.split_at_row_mut(k);
+        let stack = core::mem::take(&mut scratch.perm_stack);
+        split_lu(f11.rb_mut(), perm, stack, &mut scratch, pair.as_deref_mut());
         if let Some(i) = (0..k).find(|&i| {
             let d = f11[(i, i)];
             d == 0.0 || !d.is_finite()
@@ -1983,34 +2151,37 @@ fn blocked_front_lu(
         if r == 0 {
             return Ok(());
         }
-        // L21 = F21 U11⁻¹  ⇔  U11ᵀ L21ᵀ = F21ᵀ.
-        tri::solve_lower_triangular_in_place(
-            f11.rb().transpose(),
-            f21.rb_mut().transpose_mut(),
-            scratch.par,
+        let f11 = f11.into_const();
+        let f12 = MatMut::from_column_major_slice_mut(&mut *u12, k, r);
+        let perm = &*perm;
+        both(
+            pair.as_deref_mut(),
+            &mut *scratch.row_tmp,
+            // L21 = F21 U11⁻¹  ⇔  U11ᵀ L21ᵀ = F21ᵀ.
+            |_| tri::solve_lower_triangular_in_place(f11.transpose(), f21.transpose_mut(), par),
+            // U12 = L11⁻¹ Q F12.
+            |t| {
+                let mut f12 = f12;
+                permute_rows(f12.rb_mut(), perm, t);
+                tri::solve_unit_lower_triangular_in_place(f11, f12, par);
+            },
         );
     }
     // Multipliers bounded by `growth`, checked on the panel's contiguous columns.
     if let Some(j) = (0..k).find(|&j| exceeds(&lp[j * f + k..(j + 1) * f], growth)) {
         return Err((j, false));
     }
-    // U12 = L11⁻¹ Q F12: permute the rows (each column of F12 is contiguous), then the unit
-    // lower triangular solve.
-    if perm.iter().enumerate().any(|(i, &p)| i != p) {
-        let tmp = &mut scratch.row_tmp[..k];
-        for col in u12.chunks_exact_mut(k) {
-            for (t, &p) in tmp.iter_mut().zip(perm.iter()) {
-                *t = col[p];
-            }
-            col.copy_from_slice(tmp);
-        }
-    }
     let panel = MatRef::from_column_major_slice(lp, f, k);
-    let (f11, f21) = panel.split_at_row(k);
-    let mut f12 = MatMut::from_column_major_slice_mut(u12, k, r);
-    tri::solve_unit_lower_triangular_in_place(f11, f12.rb_mut(), scratch.par);
-    let f22 = MatMut::from_column_major_slice_mut(f22, r, r);
-    matmul(f22, Accum::Replace, f21, f12.rb(), -1.0, scratch.par);
+    let f21 = panel.split_at_row(k).1;
+    let f12 = MatRef::from_column_major_slice(u12, k, r);
+    let (fa, fb) = halves(MatMut::from_column_major_slice_mut(f22, r, r), k * r * r);
+    let (ua, ub) = f12.split_at_col(fa.ncols());
+    both(
+        pair,
+        &mut *scratch.row_tmp,
+        |_| matmul(fa, Accum::Replace, f21, ua, -1.0, par),
+        |_| matmul(fb, Accum::Replace, f21, ub, -1.0, par),
+    );
     Ok(())
 }
 
@@ -2199,8 +2370,10 @@ mod tests {
         ))
         .unwrap();
         let (mut perm_inv, mut row_tmp) = (vec![0; k], vec![0.0; k]);
+        let mut perm_stack = vec![0; perm_stack_len(k, k)];
         let scratch = DenseScratch {
             perm_inv: &mut perm_inv,
+            perm_stack: &mut perm_stack,
             row_tmp: &mut row_tmp,
             mem: &mut mem,
             par: Par::Seq,
@@ -2213,6 +2386,7 @@ mod tests {
             k,
             &mut perm_b,
             scratch,
+            None,
             1e6,
         )
         .unwrap();
@@ -2231,6 +2405,106 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The blocked front kernels split with a helper thread give the factors they give on one
+    /// thread, bit for bit, and those are an LU of the front: `Q F11 = L11 U11` with `|L| ≤ 1`,
+    /// `L21 U11 = F21`, `L11 U12 = Q F12` and `F22 = −L21 U12`, checked to rounding. The front
+    /// (k = 150 > 4 `LU_LEAF`, r = 90) makes `split_lu` recurse three levels and the Schur
+    /// product split.
+    #[test]
+    fn split_front_kernels_are_an_lu_on_one_thread_or_two() {
+        let (k, r) = (150, 90);
+        let f = k + r;
+        assert!(k * r * r >= SPLIT_MIN && k > 4 * LU_LEAF);
+        // splitmix64 values in [−1, 1): `values` repeats with period 1000, too short here.
+        let random = |len: usize, seed: u64| -> Vec<f64> {
+            (0..len as u64)
+                .map(|i| {
+                    let mut z = (i + seed * 0x1_0000_0000).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                    (z ^ (z >> 31)) as f64 / 2f64.powi(63) - 1.0
+                })
+                .collect()
+        };
+        let lp0 = random(f * k, 1);
+        let u120 = random(k * r, 2);
+        let run = |pair: Option<&mut Pair<'_>>| {
+            let (mut lp, mut u12, mut f22, mut perm) =
+                (lp0.clone(), u120.clone(), vec![0.0; r * r], vec![0; k]);
+            let mut mem = mem_buffer(lu_in_place_scratch::<usize, f64>(
+                k,
+                k,
+                Par::Seq,
+                Spec::default(),
+            ))
+            .unwrap();
+            let (mut perm_inv, mut row_tmp) = (vec![0; k], vec![0.0; k]);
+            let mut perm_stack = vec![0; perm_stack_len(k, k)];
+            let scratch = DenseScratch {
+                perm_inv: &mut perm_inv,
+                perm_stack: &mut perm_stack,
+                row_tmp: &mut row_tmp,
+                mem: &mut mem,
+                par: Par::Seq,
+            };
+            blocked_front_lu(
+                &mut lp, &mut u12, &mut f22, f, k, &mut perm, scratch, pair, 1e3,
+            )
+            .unwrap();
+            (lp, u12, f22, perm)
+        };
+        let one = run(None);
+        let mut helper = Helper::spawn().unwrap();
+        let mut theirs = vec![0.0; k];
+        let mut pair = Pair {
+            helper: &mut helper,
+            row_tmp: &mut theirs,
+        };
+        let two = run(Some(&mut pair));
+        assert_eq!(one, two);
+
+        let (lp, u12, f22, perm) = one;
+        let mut sorted = perm.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..k).collect::<Vec<_>>());
+        assert!(perm.iter().enumerate().any(|(i, &p)| i != p));
+        let l = |i: usize, j: usize| match i.cmp(&j) {
+            core::cmp::Ordering::Less => 0.0,
+            core::cmp::Ordering::Equal if i < k => 1.0,
+            _ => lp[j * f + i],
+        };
+        let u = |i: usize, j: usize| if i <= j { lp[j * f + i] } else { 0.0 };
+        let mut worst: f64 = 0.0;
+        for j in 0..k {
+            for i in 0..f {
+                // Row i of [Q F11; F21] against column j of (L U11).
+                let want = if i < k {
+                    lp0[j * f + perm[i]]
+                } else {
+                    lp0[j * f + i]
+                };
+                let got: f64 = (0..=j.min(i)).map(|p| l(i, p) * u(p, j)).sum();
+                worst = worst.max((got - want).abs());
+                if i < k && j < i {
+                    assert!(l(i, j).abs() <= 1.0, "multiplier ({i}, {j}) = {}", l(i, j));
+                }
+            }
+        }
+        for c in 0..r {
+            for i in 0..k {
+                let got: f64 = (0..=i).map(|p| l(i, p) * u12[c * k + p]).sum();
+                worst = worst.max((got - u120[c * k + perm[i]]).abs());
+            }
+            for i in 0..r {
+                let got: f64 = (0..k).map(|p| l(k + i, p) * u12[c * k + p]).sum();
+                worst = worst.max((f22[c * r + i] + got).abs());
+            }
+        }
+        // Entries are O(1); partial pivoting keeps |L| ≤ 1, and the growth of U over 150 steps
+        // on these values stays below 10², so residuals stay within 150 · 10² · 1e-16 ≈ 2e-12.
+        assert!(worst < 1e-10, "largest residual {worst:e}");
     }
 
     /// Each register kernel of the single-column solves (`K = 1..=8`) against the loop for any
