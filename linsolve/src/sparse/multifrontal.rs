@@ -76,6 +76,17 @@
 //! up to 48 columns and 10 % beyond: 15.3 or 16.0 Mflop, 11.51M or 12.10M instructions — the
 //! 768 one-column leaves are never a last child, so only the separator chain merges).
 //!
+//! A third look (session 8, per-supernode `Instant` timing of serial refactorisations, 10th
+//! percentile per supernode; the timer inflates the smallest fronts): the root ≈ 21 % of the
+//! time, the four 26-column fronts ≈ 19 %, the 24 ten-column fronts ≈ 23 %, the 52-column front
+//! ≈ 11 %, the 32 eight-column fronts ≈ 9 %, the 768 one-column fronts ≈ 7 %, the 4- and
+//! 6-column fronts ≈ 8 %. faer's kernels timed alone on hot caches account for about two
+//! thirds of the mid-sized fronts' time: for `k` = 10, `r` = 56 the LU 0.6 µs, the two
+//! triangular solves 0.45 and 0.72 µs, the Schur product 2.2 µs (29 Gflop/s), ≈ 4 µs against
+//! ≈ 6.7 µs in the factorisation; for `k` = 26, `r` = 120, 2.8 + 4.3 + 5.9 + 17.5 µs (the
+//! product at 43 Gflop/s) ≈ 30 µs against ≈ 46 µs. The rest is assembly, extend-adds and
+//! cache misses on the update pool.
+//!
 //! # Two workers
 //!
 //! With two threads or more ([`crate::SparseLu::threads`]) a refactorisation factorises two
@@ -122,6 +133,18 @@
 //! left out: the top fronts' dense kernels on faer's threads (slower: fastest 801–938 µs) and
 //! the whole factorisation on a rayon pool thread (within the noise). The two-worker path is
 //! opt-in: it keeps a second core busy (spinning included).
+//!
+//! Splitting the top fronts' dense work with the helper (the [`Pair`]) took the fastest
+//! two-worker refactorisation from 614–621 µs to 561–562 µs (medians 0.95–1.04 ms against
+//! 0.90–0.94 ms, two interleaved runs); serial stayed within 1 %. Where the two-worker time
+//! goes then (fastest of 2000, `Instant` around the phases): each worker's half 343–352 µs
+//! (a serial run spends ≈ 300 µs on the same subtrees: the two workers slow each other by
+//! ≈ 15 % through the shared caches), the 52-column front 78–112 µs (assembly 15 µs) and the
+//! root 166–240 µs (assembly — zeroing, `Â`, the children's extend-adds — 32 µs; faer's serial
+//! LU of a 180 × 180 matrix alone takes 220 µs here). Splitting the top fronts' assembly by
+//! columns too (each thread zeroes and extend-adds its half of the columns) was measured and
+//! left out: no change in the two-worker times, and 5 % slower serial refactorisations from the
+//! generalised extend-add loops.
 //!
 //! # Solves
 //!
