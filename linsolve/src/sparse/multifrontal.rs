@@ -2383,36 +2383,8 @@ mod tests {
         let u12 = values(k * r, 12);
         let (mut lp_a, mut u12_a, mut f22_a, mut perm_a) =
             (lp.clone(), u12.clone(), vec![0.0; r * r], vec![0; k]);
-        let (mut lp_b, mut u12_b, mut f22_b, mut perm_b) = (lp, u12, vec![0.0; r * r], vec![0; k]);
         small_front_lu::<false>(&mut lp_a, &mut u12_a, &mut f22_a, f, k, &mut perm_a, 1e6).unwrap();
-        let mut mem = mem_buffer(lu_in_place_scratch::<usize, f64>(
-            k,
-            k,
-            Par::Seq,
-            Spec::default(),
-        ))
-        .unwrap();
-        let (mut perm_inv, mut row_tmp) = (vec![0; k], vec![0.0; k]);
-        let mut perm_stack = vec![0; perm_stack_len(k, k)];
-        let scratch = DenseScratch {
-            perm_inv: &mut perm_inv,
-            perm_stack: &mut perm_stack,
-            row_tmp: &mut row_tmp,
-            mem: &mut mem,
-            par: Par::Seq,
-        };
-        blocked_front_lu(
-            &mut lp_b,
-            &mut u12_b,
-            &mut f22_b,
-            f,
-            k,
-            &mut perm_b,
-            scratch,
-            None,
-            1e6,
-        )
-        .unwrap();
+        let (lp_b, u12_b, f22_b, perm_b) = dense_front(&lp, &u12, k, None, 1e6).unwrap();
         assert_eq!(perm_a, perm_b);
         assert!(perm_a.iter().enumerate().any(|(i, &p)| i != p));
         for (what, a, b) in [
@@ -2453,31 +2425,7 @@ mod tests {
         };
         let lp0 = random(f * k, 1);
         let u120 = random(k * r, 2);
-        let run = |pair: Option<&mut Pair<'_>>| {
-            let (mut lp, mut u12, mut f22, mut perm) =
-                (lp0.clone(), u120.clone(), vec![0.0; r * r], vec![0; k]);
-            let mut mem = mem_buffer(lu_in_place_scratch::<usize, f64>(
-                k,
-                k,
-                Par::Seq,
-                Spec::default(),
-            ))
-            .unwrap();
-            let (mut perm_inv, mut row_tmp) = (vec![0; k], vec![0.0; k]);
-            let mut perm_stack = vec![0; perm_stack_len(k, k)];
-            let scratch = DenseScratch {
-                perm_inv: &mut perm_inv,
-                perm_stack: &mut perm_stack,
-                row_tmp: &mut row_tmp,
-                mem: &mut mem,
-                par: Par::Seq,
-            };
-            blocked_front_lu(
-                &mut lp, &mut u12, &mut f22, f, k, &mut perm, scratch, pair, 1e3,
-            )
-            .unwrap();
-            (lp, u12, f22, perm)
-        };
+        let run = |pair| dense_front(&lp0, &u120, k, pair, 1e3).unwrap();
         let one = run(None);
         let mut helper = Helper::spawn().unwrap();
         let mut theirs = vec![0.0; k];
@@ -2528,6 +2476,42 @@ mod tests {
         // Entries are O(1); partial pivoting keeps |L| ≤ 1, and the growth of U over 150 steps
         // on these values stays below 10², so residuals stay within 150 · 10² · 1e-16 ≈ 2e-12.
         assert!(worst < 1e-10, "largest residual {worst:e}");
+    }
+
+    /// [`blocked_front_lu`] on copies of a front's panels `lp` (`f × k`) and `u12` (`k × r`):
+    /// the factored panels, the update matrix and the pivots.
+    #[allow(clippy::type_complexity)] // the kernel's four outputs
+    fn dense_front(
+        lp: &[f64],
+        u12: &[f64],
+        k: usize,
+        pair: Option<&mut Pair<'_>>,
+        growth: f64,
+    ) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>, Vec<usize>), (usize, bool)> {
+        let f = lp.len() / k;
+        let r = f - k;
+        let (mut lp, mut u12, mut f22, mut perm) =
+            (lp.to_vec(), u12.to_vec(), vec![0.0; r * r], vec![0; k]);
+        let mut mem = mem_buffer(lu_in_place_scratch::<usize, f64>(
+            k,
+            k,
+            Par::Seq,
+            Spec::default(),
+        ))
+        .unwrap();
+        let (mut perm_inv, mut row_tmp) = (vec![0; k], vec![0.0; k]);
+        let mut perm_stack = vec![0; perm_stack_len(k, k)];
+        let scratch = DenseScratch {
+            perm_inv: &mut perm_inv,
+            perm_stack: &mut perm_stack,
+            row_tmp: &mut row_tmp,
+            mem: &mut mem,
+            par: Par::Seq,
+        };
+        blocked_front_lu(
+            &mut lp, &mut u12, &mut f22, f, k, &mut perm, scratch, pair, growth,
+        )?;
+        Ok((lp, u12, f22, perm))
     }
 
     /// Each register kernel of the single-column solves (`K = 1..=8`) against the loop for any
