@@ -87,6 +87,19 @@
 //! product at 43 Gflop/s) ≈ 30 µs against ≈ 46 µs. The rest is assembly, extend-adds and
 //! cache misses on the update pool.
 //!
+//! Why the shared host's slow phases cost 50 % (serial median 1.4–1.6 ms against a fastest
+//! 0.9 ms, within one run): a refactorisation touches ≈ 2.4 MB — the factors (1.29 MB,
+//! read for ownership and written back), the update pool (0.67 MB at its peak), the assembly
+//! maps (0.2 MB), the values (0.1 MB) — and on this host a random walk over 8 MB already runs
+//! at DRAM latency (133–165 ns a step, 18–35 ns over 2 MB, 6–9 ns over 256 kB), so the
+//! effective share of the L3 is about the size of the working set and every refactorisation
+//! depends on what the neighbours leave of it. Pure register arithmetic (a 48-accumulator FMA
+//! loop) runs at the same speed in both phases, and a 64 MB read–write loop on the other core
+//! turns a fast phase into a slow one (serial median 1.06 → 1.65 ms, fastest unchanged).
+//! Software prefetch of the factor panels and assembly maps 2–32 kB ahead of the front being
+//! assembled (`prefetchw`/`prefetcht0`) changed nothing in either phase: the misses are not
+//! latency the stream prefetchers leave exposed.
+//!
 //! # Two workers
 //!
 //! With two threads or more ([`crate::SparseLu::threads`]) a refactorisation factorises two
