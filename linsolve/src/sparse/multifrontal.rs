@@ -26,13 +26,14 @@
 //! place in `s`'s `L` panel and `F12` in its `U12` panel; `F22` only receives children's
 //! contributions, so the Schur product `−L21 U12` is written (not added) into `s`'s block of an
 //! update pool after the factorisation and the children's `F22` parts are added to it then —
-//! the block is never zeroed — where it waits for the parent. The pool's blocks are placed by the symbolic analysis (first
-//! fit among the blocks alive in the postorder), so a refactorisation copies nothing. Fronts
-//! with more than [`SMALL_BLOCK`] fully summed columns run on blocked kernels (the LU of `F11`
-//! recursive on column halves down to faer's LU for at most [`LU_LEAF`] columns, faer's
-//! triangular solves and products; see [`blocked_front_lu`]); smaller ones on plain loops
-//! that sum each column's `k` Schur products in registers (fused multiply–adds in an AVX2 + FMA
-//! build of the factorisation loop, chosen at run time on x86-64).
+//! the block is never zeroed — where it waits for the parent. The pool's blocks are placed by
+//! the symbolic analysis (first fit among the blocks alive in the postorder), so a
+//! refactorisation copies nothing. Fronts with more than [`SMALL_BLOCK`] fully summed columns
+//! run on blocked kernels (the LU of `F11` recursive on column halves down to a
+//! column-by-column LU, [`leaf_lu`], for at most [`LU_LEAF`] columns; faer's triangular solves
+//! and products; see [`blocked_front_lu`]); smaller ones on plain loops that sum each column's
+//! `k` Schur products in registers (fused multiply–adds in an AVX2 + FMA build of the
+//! factorisation loop, chosen at run time on x86-64).
 //!
 //! Because the pivot search never leaves the diagonal block, the factorisation is *statically*
 //! pivoted across supernodes. It is stable when `A` is diagonally dominant-ish (the iteration
@@ -85,7 +86,12 @@
 //! triangular solves 0.45 and 0.72 µs, the Schur product 2.2 µs (29 Gflop/s), ≈ 4 µs against
 //! ≈ 6.7 µs in the factorisation; for `k` = 26, `r` = 120, 2.8 + 4.3 + 5.9 + 17.5 µs (the
 //! product at 43 Gflop/s) ≈ 30 µs against ≈ 46 µs. The rest is assembly, extend-adds and
-//! cache misses on the update pool.
+//! cache misses on the update pool. The blocks of at most [`LU_LEAF`] columns that faer's LU
+//! factorised (the `F11` of the 10- and 26-column fronts, the leaves of the recursive LU of
+//! the larger ones) now go through [`leaf_lu`]: on diagonally dominant blocks, 0.33 against
+//! 0.53 µs for 10 × 10, 5.2 against 8.2 µs for 180 × 22, equal at 26 × 26; refactorisations
+//! fastest 874–884 against 898–899 µs serial and 533–557 against 553–593 µs with two workers
+//! (three interleaved runs).
 //!
 //! Why the shared host's slow phases cost 50 % (serial median 1.4–1.6 ms against a fastest
 //! 0.9 ms, within one run): a refactorisation touches ≈ 2.4 MB — the factors (1.29 MB,
@@ -171,8 +177,6 @@
 //! supernodes, gathering and scattering through the row patterns; `Aᵀ x = b` is
 //! `x = Pᵀ Qᵀ L⁻ᵀ U⁻ᵀ P b` on the same factors.
 
-use faer::dyn_stack::StackReq;
-use faer::linalg::lu::partial_pivoting::factor::{lu_in_place, lu_in_place_scratch};
 use faer::linalg::matmul::matmul;
 use faer::linalg::triangular_solve as tri;
 use faer::reborrow::{IntoConst, Reborrow, ReborrowMut};
@@ -181,10 +185,9 @@ use faer::sparse::linalg::SupernodalThreshold;
 use faer::sparse::linalg::cholesky::{
     CholeskySymbolicParams, SymbolicCholeskyRaw, SymmetricOrdering, factorize_symbolic_cholesky,
 };
-use faer::{Accum, MatMut, MatRef, Par, Spec};
+use faer::{Accum, MatMut, MatRef, Par};
 
 use super::helper::Helper;
-use crate::dense::{Buf, mem_buffer};
 use crate::error::LinsolveError;
 use crate::matrix::CscPattern;
 
@@ -706,25 +709,17 @@ pub(crate) struct MultifrontalLu {
 #[derive(Debug)]
 struct FrontScratch {
     perm_tmp: Vec<usize>,
-    perm_inv_tmp: Vec<usize>,
     perm_stack: Vec<usize>,
     row_tmp: Vec<f64>,
-    mem: Buf,
 }
 
 impl FrontScratch {
-    fn new(max_k: usize, pars: &[Par]) -> Result<Self, LinsolveError> {
-        let reqs: Vec<StackReq> = pars
-            .iter()
-            .map(|&par| lu_in_place_scratch::<usize, f64>(max_k, max_k, par, Spec::default()))
-            .collect();
-        Ok(Self {
+    fn new(max_k: usize) -> Self {
+        Self {
             perm_tmp: vec![0; max_k],
-            perm_inv_tmp: vec![0; max_k],
             perm_stack: vec![0; perm_stack_len(max_k, max_k)],
             row_tmp: vec![0.0; max_k],
-            mem: mem_buffer(StackReq::any_of(&reqs))?,
-        })
+        }
     }
 }
 
@@ -842,9 +837,9 @@ impl MultifrontalLu {
             None
         };
         let (_, pool_len) = sym.pool_layout(helper.is_some());
-        let mut scratch = vec![FrontScratch::new(sym.max_k, &[par, Par::Seq])?];
+        let mut scratch = vec![FrontScratch::new(sym.max_k)];
         if helper.is_some() {
-            scratch.push(FrontScratch::new(sym.max_k, &[Par::Seq])?);
+            scratch.push(FrontScratch::new(sym.max_k));
         }
         Ok(Self {
             factors: vec![0.0; sym.nnz_l + sym.nnz_u],
@@ -1356,10 +1351,9 @@ fn factor_supernode<const FMA: bool>(
         small_front_lu::<FMA>(lp, u12, f22, f, k, perm, job.growth_limit)
     } else {
         let dense = DenseScratch {
-            perm_inv: &mut scratch.perm_inv_tmp[..k],
+            fma: FMA && cfg!(target_arch = "x86_64"),
             perm_stack: &mut scratch.perm_stack,
             row_tmp: &mut scratch.row_tmp[..k],
-            mem: &mut scratch.mem,
             par,
         };
         blocked_front_lu(lp, u12, f22, f, k, perm, dense, pair, job.growth_limit)
@@ -2010,13 +2004,13 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     (acc[0] + acc[2]) + (acc[1] + acc[3]) + tail
 }
 
-/// faer's working memory for the blocked front factorisation.
+/// Scratch of the blocked front factorisation.
 struct DenseScratch<'a> {
-    perm_inv: &'a mut [usize],
+    /// Whether the leaf LU runs its AVX2 + FMA build.
+    fma: bool,
     /// The row interchanges of [`split_lu`]'s pending recursion levels.
     perm_stack: &'a mut [usize],
     row_tmp: &'a mut [f64],
-    mem: &'a mut Buf,
     par: Par,
 }
 
@@ -2048,7 +2042,7 @@ fn both<RA, RB: Send>(
     }
 }
 
-/// Widest column block [`split_lu`] hands to faer's LU whole.
+/// Widest column block [`split_lu`] hands to [`leaf_lu`] whole.
 const LU_LEAF: usize = 32;
 
 /// Products `m × n × p` of at least this many multiply–adds are split into two column halves
@@ -2089,7 +2083,7 @@ fn permute_rows(c: MatMut<'_, f64>, perm: &[usize], tmp: &mut [f64]) {
 /// LU with partial pivoting of the `m × n` block `a` (`m ≥ n`) in place: on return row `i` of
 /// `a` holds the factors of the input row `perm[i]` (`perm.len() = m`). Recursive on column
 /// halves, as faer's own LU is, down to blocks of at most [`LU_LEAF`] columns factorised by
-/// faer; each level's triangular solve and product for the right half run as two column
+/// [`leaf_lu`]; each level's triangular solve and product for the right half run as two column
 /// halves, on both threads when there is a `pair` (the same operations either way).
 /// `perm_stack` holds the pending levels' interchanges ([`perm_stack_len`] entries).
 fn split_lu(
@@ -2102,14 +2096,7 @@ fn split_lu(
     let (m, n) = (a.nrows(), a.ncols());
     debug_assert!(m >= n && perm.len() == m);
     if n <= LU_LEAF {
-        lu_in_place(
-            a,
-            perm,
-            &mut scratch.perm_inv[..m],
-            scratch.par,
-            scratch.mem.stack(),
-            Spec::default(),
-        );
+        leaf_lu(a, perm, scratch.fma);
         return;
     }
     let n1 = n / 2;
@@ -2150,6 +2137,169 @@ fn split_lu(
         *q = perm[n1 + *q];
     }
     perm[n1..].copy_from_slice(p2);
+}
+
+/// LU with partial pivoting of the `m × n` block `a` (`m ≥ n`, unit row stride) in place, as
+/// [`split_lu`] specifies, by columns (left-looking, Crout): column `j` first takes
+/// `U[0..j, j] = L[0..j, 0..j]⁻¹ a[0..j, j]`, then `a[j.., j] −= L[j.., 0..j] U[0..j, j]` summed
+/// eight rows at a time in registers (one load per multiply–add, where the right-looking update
+/// would store each entry `j` times), then the pivot search, the row interchange across the
+/// block and the scaling. For the narrow blocks this is called on (at most [`LU_LEAF`] columns)
+/// it does the arithmetic of faer's LU without its per-column kernel calls: a 10 × 10 block
+/// took 0.6 µs in faer's.
+fn leaf_lu(a: MatMut<'_, f64>, perm: &mut [usize], fma: bool) {
+    let (m, n) = (a.nrows(), a.ncols());
+    assert!(m >= n && perm.len() == m && (n == 0 || a.row_stride() == 1));
+    let cs = a.col_stride();
+    assert!(n <= 1 || cs >= m as isize);
+    let ptr = a.as_ptr_mut();
+    #[cfg(target_arch = "x86_64")]
+    if fma {
+        // SAFETY: `fma` is set only when the CPU has AVX2 and FMA; the block is `a`'s, borrowed
+        // mutably, with unit row stride and columns `cs ≥ m` apart (checked above).
+        unsafe { leaf_lu_avx2_fma(ptr, cs as usize, m, n, perm) };
+        return;
+    }
+    let _ = fma;
+    // SAFETY: as above.
+    unsafe { leaf_lu_body::<{ cfg!(target_arch = "aarch64") }>(ptr, cs as usize, m, n, perm) }
+}
+
+/// [`leaf_lu_body`] compiled for AVX2 + FMA.
+///
+/// # Safety
+/// As [`leaf_lu_body`]; the CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn leaf_lu_avx2_fma(a: *mut f64, cs: usize, m: usize, n: usize, perm: &mut [usize]) {
+    // SAFETY: the caller's contract.
+    unsafe { leaf_lu_body::<true>(a, cs, m, n, perm) }
+}
+
+/// [`leaf_lu`]'s arithmetic on the block at `a`.
+///
+/// # Safety
+/// `a` points to an exclusively borrowed `m × n` column-major block whose columns are `cs ≥ m`
+/// entries apart (when `n > 1`); `perm.len() = m`.
+#[inline(always)]
+unsafe fn leaf_lu_body<const FMA: bool>(
+    a: *mut f64,
+    cs: usize,
+    m: usize,
+    n: usize,
+    perm: &mut [usize],
+) {
+    for (i, p) in perm.iter_mut().enumerate() {
+        *p = i;
+    }
+    // SAFETY (every access below): column `c < n` is `a + c cs .. a + c cs + m`, inside the
+    // block; distinct columns are disjoint (`cs ≥ m`), so the column being computed (`cj`) and
+    // the earlier ones read with it (`cp`) never alias.
+    let col = |c: usize| unsafe { a.add(c * cs) };
+    for j in 0..n {
+        let cj = col(j);
+        unsafe {
+            // U[0..j, j]: forward substitution with the unit lower triangle.
+            for p in 0..j {
+                let u = *cj.add(p);
+                let cp = col(p);
+                for i in p + 1..j {
+                    *cj.add(i) = nmadd::<FMA>(*cp.add(i), u, *cj.add(i));
+                }
+            }
+            // a[j.., j] −= L[j.., 0..j] U[0..j, j]: 16, then 4, then single rows at a time.
+            let mut i = j;
+            while i + 16 <= m {
+                gemv_rows::<16, FMA>(a, cs, cj, i, j);
+                i += 16;
+            }
+            while i + 4 <= m {
+                gemv_rows::<4, FMA>(a, cs, cj, i, j);
+                i += 4;
+            }
+            while i < m {
+                gemv_rows::<1, FMA>(a, cs, cj, i, j);
+                i += 1;
+            }
+            // The pivot: the first entry of largest magnitude in the column (NaN never wins, as
+            // in faer): the largest magnitude in a branch-free pass, then where it is.
+            let column = core::slice::from_raw_parts(cj.add(j), m - j);
+            let best = largest_magnitude(column);
+            let piv = j + column.iter().position(|x| x.abs() == best).unwrap_or(0);
+            if piv != j {
+                for c in 0..n {
+                    core::ptr::swap(col(c).add(j), col(c).add(piv));
+                }
+                perm.swap(j, piv);
+            }
+            let inv = 1.0 / *cj.add(j);
+            for i in j + 1..m {
+                *cj.add(i) *= inv;
+            }
+        }
+    }
+}
+
+/// The largest magnitude in `x` (0 when empty; NaN ignored), four lanes at a time.
+#[inline(always)]
+fn largest_magnitude(x: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; 4];
+    let chunks = x.chunks_exact(4);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for t in 0..4 {
+            let v = c[t].abs();
+            lanes[t] = if v > lanes[t] { v } else { lanes[t] };
+        }
+    }
+    let mut best = 0.0f64;
+    for v in lanes.into_iter().chain(tail.iter().map(|v| v.abs())) {
+        best = if v > best { v } else { best };
+    }
+    best
+}
+
+/// `cj[i..i + R] −= Σ_{p < j} a[i..i + R, p] cj[p]` for [`leaf_lu_body`]: the even and the odd
+/// `p` summed in two sets of `R` registers, so that `R = 16` keeps eight 4-wide multiply–add
+/// chains in flight (the latency of one times the two FMA ports).
+///
+/// # Safety
+/// As [`leaf_lu_body`], with `i + R ≤ m` and `j < n`; `cj` is column `j`.
+#[inline(always)]
+unsafe fn gemv_rows<const R: usize, const FMA: bool>(
+    a: *mut f64,
+    cs: usize,
+    cj: *mut f64,
+    i: usize,
+    j: usize,
+) {
+    // SAFETY: rows `i..i + R` of columns `p < j` and of column `j` lie in the block; column `j`
+    // is disjoint from the columns `p` read.
+    unsafe {
+        let (mut even, mut odd) = ([0.0; R], [0.0; R]);
+        for (t, x) in even.iter_mut().enumerate() {
+            *x = *cj.add(i + t);
+        }
+        let mut p = 0;
+        while p + 2 <= j {
+            let (u0, u1) = (*cj.add(p), *cj.add(p + 1));
+            let (c0, c1) = (a.add(p * cs + i), a.add((p + 1) * cs + i));
+            for t in 0..R {
+                even[t] = nmadd::<FMA>(*c0.add(t), u0, even[t]);
+                odd[t] = nmadd::<FMA>(*c1.add(t), u1, odd[t]);
+            }
+            p += 2;
+        }
+        if p < j {
+            let (u0, c0) = (*cj.add(p), a.add(p * cs + i));
+            for (t, x) in even.iter_mut().enumerate() {
+                *x = nmadd::<FMA>(*c0.add(t), u0, *x);
+            }
+        }
+        for (t, (x, y)) in even.iter().zip(&odd).enumerate() {
+            *cj.add(i + t) = x + y;
+        }
+    }
 }
 
 /// Entries of the interchange stack [`split_lu`] needs for an `m × n` block.
@@ -2293,6 +2443,19 @@ mod tests {
             .collect()
     }
 
+    /// `len` splitmix64 values in [−1, 1) (`values` repeats with period 1000: too short for
+    /// dense blocks of more than a few hundred entries).
+    fn random(len: usize, seed: u64) -> Vec<f64> {
+        (0..len as u64)
+            .map(|i| {
+                let mut z = (i + seed * 0x1_0000_0000).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                (z ^ (z >> 31)) as f64 / 2f64.powi(63) - 1.0
+            })
+            .collect()
+    }
+
     /// The values of `a`, each scaled by a factor in [0.9, 1.1) (`seed` picks the factors).
     fn perturbed(a: &sprs::CsMat<f64>, seed: usize) -> Vec<f64> {
         a.data()
@@ -2430,17 +2593,6 @@ mod tests {
         let (k, r) = (150, 90);
         let f = k + r;
         assert!(k * r * r >= SPLIT_MIN && k > 4 * LU_LEAF);
-        // splitmix64 values in [−1, 1): `values` repeats with period 1000, too short here.
-        let random = |len: usize, seed: u64| -> Vec<f64> {
-            (0..len as u64)
-                .map(|i| {
-                    let mut z = (i + seed * 0x1_0000_0000).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                    (z ^ (z >> 31)) as f64 / 2f64.powi(63) - 1.0
-                })
-                .collect()
-        };
         let lp0 = random(f * k, 1);
         let u120 = random(k * r, 2);
         let run = |pair| dense_front(&lp0, &u120, k, pair, 1e3).unwrap();
@@ -2496,6 +2648,62 @@ mod tests {
         assert!(worst < 1e-10, "largest residual {worst:e}");
     }
 
+    /// The column-by-column leaf LU, plain and fused, against faer's LU with partial pivoting on
+    /// random blocks (no ties): the same interchanges and the same factors to rounding, on tall
+    /// and square blocks up to [`LU_LEAF`] columns, inside a larger column stride; an exactly
+    /// zero column leaves a zero pivot (reported by the caller) instead of failing.
+    #[test]
+    fn leaf_lu_matches_faers_lu() {
+        use faer::Mat;
+        use faer::dyn_stack::{MemBuffer, MemStack};
+        use faer::linalg::lu::partial_pivoting::factor::{lu_in_place, lu_in_place_scratch};
+        for (m, n, seed) in [(1, 1, 1), (5, 3, 2), (10, 10, 3), (37, 32, 4), (180, 22, 5)] {
+            let vals = random((m + 3) * n, seed);
+            // Rows m..m+3 of the column-major (m+3) × n matrix are padding: the block is its
+            // top m rows, with column stride m + 3.
+            let full = Mat::<f64>::from_fn(m + 3, n, |i, j| vals[j * (m + 3) + i]);
+            let mut want = full.clone();
+            let (mut perm_w, mut perm_inv) = (vec![0usize; m], vec![0usize; m]);
+            let mut mem = MemBuffer::new(lu_in_place_scratch::<usize, f64>(
+                m,
+                n,
+                Par::Seq,
+                Default::default(),
+            ));
+            lu_in_place(
+                want.as_mut().subrows_mut(0, m),
+                &mut perm_w,
+                &mut perm_inv,
+                Par::Seq,
+                MemStack::new(&mut mem),
+                Default::default(),
+            );
+            for fma in [false, fma_available()] {
+                let mut got = full.clone();
+                let mut perm = vec![0usize; m];
+                leaf_lu(got.as_mut().subrows_mut(0, m), &mut perm, fma);
+                assert_eq!(perm, perm_w, "{m} x {n}, fma {fma}");
+                for j in 0..n {
+                    for i in 0..m + 3 {
+                        let (x, y) = (got[(i, j)], want[(i, j)]);
+                        // Multipliers ≤ 1 and O(1) data: the two orders of the same sums
+                        // differ by a few ulps times the number of terms (≤ 32).
+                        assert!(
+                            (x - y).abs() <= 1e-13 * (1.0 + y.abs()),
+                            "{m} x {n} ({i}, {j})"
+                        );
+                    }
+                }
+            }
+        }
+        // An all-zero column gives a zero pivot, which the caller reports; no panic.
+        let mut z =
+            Mat::<f64>::from_fn(4, 3, |i, j| if j == 1 { 0.0 } else { (i + j) as f64 + 1.0 });
+        let mut perm = vec![0; 4];
+        leaf_lu(z.as_mut(), &mut perm, fma_available());
+        assert_eq!(z[(1, 1)], 0.0);
+    }
+
     /// [`blocked_front_lu`] on copies of a front's panels `lp` (`f × k`) and `u12` (`k × r`):
     /// the factored panels, the update matrix and the pivots.
     #[allow(clippy::type_complexity)] // the kernel's four outputs
@@ -2510,20 +2718,12 @@ mod tests {
         let r = f - k;
         let (mut lp, mut u12, mut f22, mut perm) =
             (lp.to_vec(), u12.to_vec(), vec![0.0; r * r], vec![0; k]);
-        let mut mem = mem_buffer(lu_in_place_scratch::<usize, f64>(
-            k,
-            k,
-            Par::Seq,
-            Spec::default(),
-        ))
-        .unwrap();
-        let (mut perm_inv, mut row_tmp) = (vec![0; k], vec![0.0; k]);
+        let mut row_tmp = vec![0.0; k];
         let mut perm_stack = vec![0; perm_stack_len(k, k)];
         let scratch = DenseScratch {
-            perm_inv: &mut perm_inv,
+            fma: fma_available(),
             perm_stack: &mut perm_stack,
             row_tmp: &mut row_tmp,
-            mem: &mut mem,
             par: Par::Seq,
         };
         blocked_front_lu(
