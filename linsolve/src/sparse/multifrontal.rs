@@ -179,7 +179,7 @@
 
 use faer::linalg::matmul::matmul;
 use faer::linalg::triangular_solve as tri;
-use faer::reborrow::{IntoConst, Reborrow, ReborrowMut};
+use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::sparse::SymbolicSparseColMatRef;
 use faer::sparse::linalg::SupernodalThreshold;
 use faer::sparse::linalg::cholesky::{
@@ -2067,8 +2067,7 @@ fn permute_rows(c: MatMut<'_, f64>, perm: &[usize], tmp: &mut [f64]) {
         return;
     }
     let mut c = c;
-    let m = c.nrows();
-    let tmp = &mut tmp[..m];
+    let tmp = &mut tmp[..perm.len()];
     for j in 0..c.ncols() {
         let mut col = c.rb_mut().col_mut(j);
         for (t, &p) in tmp.iter_mut().zip(perm) {
@@ -2080,8 +2079,10 @@ fn permute_rows(c: MatMut<'_, f64>, perm: &[usize], tmp: &mut [f64]) {
     }
 }
 
-/// LU with partial pivoting of the `m × n` block `a` (`m ≥ n`) in place: on return row `i` of
-/// `a` holds the factors of the input row `perm[i]` (`perm.len() = m`). Recursive on column
+/// LU with partial pivoting of the `m × n` block `a` in place, the pivots sought among its first
+/// `perm.len()` rows (`n ≤ perm.len() ≤ m`; the rows below are those of a front's `F21`, whose
+/// multipliers `L21` come out of the same sweep): on return row `i < perm.len()` of `a` holds
+/// the factors of the input row `perm[i]`, and the rows below stay in place. Recursive on column
 /// halves, as faer's own LU is, down to blocks of at most [`LU_LEAF`] columns factorised by
 /// [`leaf_lu`]; each level's triangular solve and product for the right half run as two column
 /// halves, on both threads when there is a `pair` (the same operations either way).
@@ -2093,8 +2094,8 @@ fn split_lu(
     scratch: &mut DenseScratch<'_>,
     mut pair: Option<&mut Pair<'_>>,
 ) {
-    let (m, n) = (a.nrows(), a.ncols());
-    debug_assert!(m >= n && perm.len() == m);
+    let (m, n, mp) = (a.nrows(), a.ncols(), perm.len());
+    debug_assert!(n <= mp && mp <= m);
     if n <= LU_LEAF {
         leaf_lu(a, perm, scratch.fma);
         return;
@@ -2130,7 +2131,7 @@ fn split_lu(
         );
     }
     // The trailing block, with interchanges of its own, which the left block's L21 then takes.
-    let (p2, rest) = perm_stack.split_at_mut(m - n1);
+    let (p2, rest) = perm_stack.split_at_mut(mp - n1);
     split_lu(right.split_at_row_mut(n1).1, p2, rest, scratch, pair);
     permute_rows(left.split_at_row_mut(n1).1, p2, &mut *scratch.row_tmp);
     for q in p2.iter_mut() {
@@ -2139,8 +2140,8 @@ fn split_lu(
     perm[n1..].copy_from_slice(p2);
 }
 
-/// LU with partial pivoting of the `m × n` block `a` (`m ≥ n`, unit row stride) in place, as
-/// [`split_lu`] specifies, by columns (left-looking, Crout): column `j` first takes
+/// LU with partial pivoting of the `m × n` block `a` (unit row stride) in place, the pivots
+/// among its first `perm.len()` rows, as [`split_lu`] specifies, by columns (left-looking, Crout): column `j` first takes
 /// `U[0..j, j] = L[0..j, 0..j]⁻¹ a[0..j, j]`, then `a[j.., j] −= L[j.., 0..j] U[0..j, j]` summed
 /// eight rows at a time in registers (one load per multiply–add, where the right-looking update
 /// would store each entry `j` times), then the pivot search, the row interchange across the
@@ -2149,7 +2150,7 @@ fn split_lu(
 /// took 0.6 µs in faer's.
 fn leaf_lu(a: MatMut<'_, f64>, perm: &mut [usize], fma: bool) {
     let (m, n) = (a.nrows(), a.ncols());
-    assert!(m >= n && perm.len() == m && (n == 0 || a.row_stride() == 1));
+    assert!(n <= perm.len() && perm.len() <= m && (n == 0 || a.row_stride() == 1));
     let cs = a.col_stride();
     assert!(n <= 1 || cs >= m as isize);
     let ptr = a.as_ptr_mut();
@@ -2180,7 +2181,7 @@ unsafe fn leaf_lu_avx2_fma(a: *mut f64, cs: usize, m: usize, n: usize, perm: &mu
 ///
 /// # Safety
 /// `a` points to an exclusively borrowed `m × n` column-major block whose columns are `cs ≥ m`
-/// entries apart (when `n > 1`); `perm.len() = m`.
+/// entries apart (when `n > 1`); `n ≤ perm.len() ≤ m`.
 #[inline(always)]
 unsafe fn leaf_lu_body<const FMA: bool>(
     a: *mut f64,
@@ -2223,7 +2224,7 @@ unsafe fn leaf_lu_body<const FMA: bool>(
             }
             // The pivot: the first entry of largest magnitude in the column (NaN never wins, as
             // in faer): the largest magnitude in a branch-free pass, then where it is.
-            let column = core::slice::from_raw_parts(cj.add(j), m - j);
+            let column = core::slice::from_raw_parts(cj.add(j), perm.len() - j);
             let best = largest_magnitude(column);
             let piv = j + column.iter().position(|x| x.abs() == best).unwrap_or(0);
             if piv != j {
@@ -2311,9 +2312,10 @@ fn perm_stack_len(m: usize, n: usize) -> usize {
     perm_stack_len(m, n1).max(m - n1 + perm_stack_len(m - n1, n - n1))
 }
 
-/// [`small_front_lu`]'s job by blocked kernels (large fully summed blocks): [`split_lu`] for
-/// `F11`, then `L21 = F21 U11⁻¹` and `U12 = L11⁻¹ Q F12` side by side, then the Schur product
-/// in two column halves when it is large — on both threads when there is a `pair`.
+/// [`small_front_lu`]'s job by blocked kernels (large fully summed blocks): [`split_lu`] on the
+/// whole `L` panel `[F11; F21]` with the pivots among `F11`'s rows (which gives `L21` too), then
+/// `U12 = L11⁻¹ Q F12` and the Schur product, each in two column halves when it is large — on
+/// both threads when there is a `pair`.
 #[allow(clippy::too_many_arguments)] // the three blocks of a front, its shape and the scratch
 fn blocked_front_lu(
     lp: &mut [f64],
@@ -2328,42 +2330,47 @@ fn blocked_front_lu(
 ) -> Result<(), (usize, bool)> {
     let r = f - k;
     let par = scratch.par;
-    {
-        let panel = MatMut::from_column_major_slice_mut(&mut *lp, f, k);
-        let (mut f11, f21) = panel.split_at_row_mut(k);
-        let stack = core::mem::take(&mut scratch.perm_stack);
-        split_lu(f11.rb_mut(), perm, stack, &mut scratch, pair.as_deref_mut());
-        if let Some(i) = (0..k).find(|&i| {
-            let d = f11[(i, i)];
-            d == 0.0 || !d.is_finite()
-        }) {
-            return Err((i, true));
-        }
-        if r == 0 {
-            return Ok(());
-        }
-        let f11 = f11.into_const();
-        let f12 = MatMut::from_column_major_slice_mut(&mut *u12, k, r);
-        let perm = &*perm;
-        both(
-            pair.as_deref_mut(),
-            &mut *scratch.row_tmp,
-            // L21 = F21 U11⁻¹  ⇔  U11ᵀ L21ᵀ = F21ᵀ.
-            |_| tri::solve_lower_triangular_in_place(f11.transpose(), f21.transpose_mut(), par),
-            // U12 = L11⁻¹ Q F12.
-            |t| {
-                let mut f12 = f12;
-                permute_rows(f12.rb_mut(), perm, t);
-                tri::solve_unit_lower_triangular_in_place(f11, f12, par);
-            },
-        );
+    let stack = core::mem::take(&mut scratch.perm_stack);
+    split_lu(
+        MatMut::from_column_major_slice_mut(&mut *lp, f, k),
+        perm,
+        stack,
+        &mut scratch,
+        pair.as_deref_mut(),
+    );
+    if let Some(i) = (0..k).find(|&i| {
+        let d = lp[i * f + i];
+        d == 0.0 || !d.is_finite()
+    }) {
+        return Err((i, true));
+    }
+    if r == 0 {
+        return Ok(());
     }
     // Multipliers bounded by `growth`, checked on the panel's contiguous columns.
     if let Some(j) = (0..k).find(|&j| exceeds(&lp[j * f + k..(j + 1) * f], growth)) {
         return Err((j, false));
     }
     let panel = MatRef::from_column_major_slice(lp, f, k);
-    let f21 = panel.split_at_row(k).1;
+    let (f11, f21) = panel.split_at_row(k);
+    {
+        // U12 = L11⁻¹ Q F12.
+        let perm = &*perm;
+        let solve = |mut c: MatMut<'_, f64>, t: &mut [f64]| {
+            permute_rows(c.rb_mut(), perm, t);
+            tri::solve_unit_lower_triangular_in_place(f11, c, par);
+        };
+        let (ca, cb) = halves(
+            MatMut::from_column_major_slice_mut(&mut *u12, k, r),
+            k * k * r / 2,
+        );
+        both(
+            pair.as_deref_mut(),
+            &mut *scratch.row_tmp,
+            |t| solve(ca, t),
+            |t| solve(cb, t),
+        );
+    }
     let f12 = MatRef::from_column_major_slice(u12, k, r);
     let (fa, fb) = halves(MatMut::from_column_major_slice_mut(f22, r, r), k * r * r);
     let (ua, ub) = f12.split_at_col(fa.ncols());
