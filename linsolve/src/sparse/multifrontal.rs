@@ -91,7 +91,11 @@
 //! the larger ones) now go through [`leaf_lu`]: on diagonally dominant blocks, 0.33 against
 //! 0.53 µs for 10 × 10, 5.2 against 8.2 µs for 180 × 22, equal at 26 × 26; refactorisations
 //! fastest 874–884 against 898–899 µs serial and 533–557 against 553–593 µs with two workers
-//! (three interleaved runs).
+//! (three interleaved runs). The same sweep now runs over the whole `L` panel with the pivots
+//! among `F11`'s rows, so `L21` needs no triangular solve of its own (fastest 863–873 µs
+//! serial). Tried and kept out: a substitution of our own for `U12 = L11⁻¹ Q F12` with up to
+//! 32 columns (four right-hand sides sharing each load of `L`, as rows in registers or as
+//! contiguous updates): fastest 904–932 µs against 867–871 µs with faer's triangular solve.
 //!
 //! Why the shared host's slow phases cost 50 % (serial median 1.4–1.6 ms against a fastest
 //! 0.9 ms, within one run): a refactorisation touches ≈ 2.4 MB — the factors (1.29 MB,
