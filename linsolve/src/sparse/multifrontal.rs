@@ -2064,8 +2064,8 @@ fn halves<'a>(c: MatMut<'a, f64>, work: usize) -> (MatMut<'a, f64>, MatMut<'a, f
     c.split_at_col_mut(at)
 }
 
-/// `c ← rows perm of c`: row `i` becomes the old row `perm[i]`, column by column through
-/// `tmp` (`≥ c.nrows()` entries); nothing when `perm` is the identity.
+/// `c ← rows perm of c`: row `i < perm.len()` becomes the old row `perm[i]` (the rows below stay),
+/// column by column through `tmp` (`≥ perm.len()` entries); nothing when `perm` is the identity.
 fn permute_rows(c: MatMut<'_, f64>, perm: &[usize], tmp: &mut [f64]) {
     if perm.iter().enumerate().all(|(i, &p)| i == p) {
         return;
@@ -2145,13 +2145,13 @@ fn split_lu(
 }
 
 /// LU with partial pivoting of the `m × n` block `a` (unit row stride) in place, the pivots
-/// among its first `perm.len()` rows, as [`split_lu`] specifies, by columns (left-looking, Crout): column `j` first takes
-/// `U[0..j, j] = L[0..j, 0..j]⁻¹ a[0..j, j]`, then `a[j.., j] −= L[j.., 0..j] U[0..j, j]` summed
-/// eight rows at a time in registers (one load per multiply–add, where the right-looking update
-/// would store each entry `j` times), then the pivot search, the row interchange across the
-/// block and the scaling. For the narrow blocks this is called on (at most [`LU_LEAF`] columns)
-/// it does the arithmetic of faer's LU without its per-column kernel calls: a 10 × 10 block
-/// took 0.6 µs in faer's.
+/// among its first `perm.len()` rows, as [`split_lu`] specifies, by columns (left-looking,
+/// Crout): column `j` first takes `U[0..j, j] = L[0..j, 0..j]⁻¹ a[0..j, j]`, then
+/// `a[j.., j] −= L[j.., 0..j] U[0..j, j]` summed in registers ([`gemv_rows`]: one load per
+/// multiply–add, where the right-looking update would store each entry `j` times), then the
+/// pivot search, the row interchange across the block and the scaling. For the narrow blocks
+/// this is called on (at most [`LU_LEAF`] columns) it does the arithmetic of faer's LU without
+/// its per-column kernel calls.
 fn leaf_lu(a: MatMut<'_, f64>, perm: &mut [usize], fma: bool) {
     let (m, n) = (a.nrows(), a.ncols());
     assert!(n <= perm.len() && perm.len() <= m && (n == 0 || a.row_stride() == 1));
@@ -2307,13 +2307,14 @@ unsafe fn gemv_rows<const R: usize, const FMA: bool>(
     }
 }
 
-/// Entries of the interchange stack [`split_lu`] needs for an `m × n` block.
-fn perm_stack_len(m: usize, n: usize) -> usize {
+/// Entries of the interchange stack [`split_lu`] needs for a block of `n` columns with `mp`
+/// pivot rows.
+fn perm_stack_len(mp: usize, n: usize) -> usize {
     if n <= LU_LEAF {
         return 0;
     }
     let n1 = n / 2;
-    perm_stack_len(m, n1).max(m - n1 + perm_stack_len(m - n1, n - n1))
+    perm_stack_len(mp, n1).max(mp - n1 + perm_stack_len(mp - n1, n - n1))
 }
 
 /// [`small_front_lu`]'s job by blocked kernels (large fully summed blocks): [`split_lu`] on the
