@@ -2025,23 +2025,32 @@ struct Pair<'a> {
     row_tmp: &'a mut [f64],
 }
 
-/// Runs `a` and `b`, each with a row buffer: at the same time on the caller and the pair's
-/// helper when there is a pair, one after the other on the caller otherwise. Both halves of a
-/// split are the same computations either way, so the results do not depend on the pair.
-fn both<RA, RB: Send>(
+/// Runs `f(part, first column, row buffer)` over the columns of `c`: when `work` (its
+/// multiply–adds) reaches [`SPLIT_MIN`], on the two column halves — at the same time on the
+/// caller and the pair's helper when there is a pair, one after the other on the caller
+/// otherwise, so the results do not depend on the pair — and on the whole of `c` on the caller
+/// below that (no hand-over for small work).
+fn by_halves(
     pair: Option<&mut Pair<'_>>,
     row_tmp: &mut [f64],
-    a: impl FnOnce(&mut [f64]) -> RA,
-    b: impl FnOnce(&mut [f64]) -> RB + Send,
-) -> (RA, RB) {
+    c: MatMut<'_, f64>,
+    work: usize,
+    f: impl Fn(MatMut<'_, f64>, usize, &mut [f64]) + Sync,
+) {
+    if work < SPLIT_MIN {
+        return f(c, 0, row_tmp);
+    }
+    let at = c.ncols() / 2;
+    let (a, b) = c.split_at_col_mut(at);
     match pair {
         Some(p) => {
             let theirs = &mut *p.row_tmp;
-            p.helper.join(|| a(row_tmp), move || b(theirs))
+            let f = &f;
+            p.helper.join(|| f(a, 0, row_tmp), move || f(b, at, theirs));
         }
         None => {
-            let ra = a(&mut *row_tmp);
-            (ra, b(row_tmp))
+            f(a, 0, &mut *row_tmp);
+            f(b, at, row_tmp);
         }
     }
 }
@@ -2053,16 +2062,6 @@ const LU_LEAF: usize = 32;
 /// (run on both threads when there is a [`Pair`]): about 12 µs of work, against ≈ 1 µs for
 /// handing a half over.
 const SPLIT_MIN: usize = 128 * 1024;
-
-/// The columns of `c` split at the middle, unless `c` is a small product's target.
-fn halves<'a>(c: MatMut<'a, f64>, work: usize) -> (MatMut<'a, f64>, MatMut<'a, f64>) {
-    let at = if work >= SPLIT_MIN {
-        c.ncols() / 2
-    } else {
-        c.ncols()
-    };
-    c.split_at_col_mut(at)
-}
 
 /// `c ← rows perm of c`: row `i < perm.len()` becomes the old row `perm[i]` (the rows below stay),
 /// column by column through `tmp` (`≥ perm.len()` entries); nothing when `perm` is the identity.
@@ -2119,19 +2118,19 @@ fn split_lu(
         let (l11, l21) = left.rb().split_at_row(n1);
         let perm = &*perm;
         let par = scratch.par;
-        let update = |mut c: MatMut<'_, f64>, tmp: &mut [f64]| {
+        let update = |mut c: MatMut<'_, f64>, _: usize, tmp: &mut [f64]| {
             permute_rows(c.rb_mut(), perm, tmp);
             let (mut top, bottom) = c.split_at_row_mut(n1);
             tri::solve_unit_lower_triangular_in_place(l11, top.rb_mut(), par);
             matmul(bottom, Accum::Add, l21, top.rb(), -1.0, par);
         };
         let work = (m - n1) * n1 * right.ncols();
-        let (ra, rb) = halves(right.rb_mut(), work);
-        both(
+        by_halves(
             pair.as_deref_mut(),
             &mut *scratch.row_tmp,
-            |t| update(ra, t),
-            |t| update(rb, t),
+            right.rb_mut(),
+            work,
+            update,
         );
     }
     // The trailing block, with interchanges of its own, which the left block's L21 then takes.
@@ -2361,29 +2360,27 @@ fn blocked_front_lu(
     {
         // U12 = L11⁻¹ Q F12.
         let perm = &*perm;
-        let solve = |mut c: MatMut<'_, f64>, t: &mut [f64]| {
-            permute_rows(c.rb_mut(), perm, t);
-            tri::solve_unit_lower_triangular_in_place(f11, c, par);
-        };
-        let (ca, cb) = halves(
-            MatMut::from_column_major_slice_mut(&mut *u12, k, r),
-            k * k * r / 2,
-        );
-        both(
+        by_halves(
             pair.as_deref_mut(),
             &mut *scratch.row_tmp,
-            |t| solve(ca, t),
-            |t| solve(cb, t),
+            MatMut::from_column_major_slice_mut(&mut *u12, k, r),
+            k * k * r / 2,
+            |mut c, _, t| {
+                permute_rows(c.rb_mut(), perm, t);
+                tri::solve_unit_lower_triangular_in_place(f11, c, par);
+            },
         );
     }
     let f12 = MatRef::from_column_major_slice(u12, k, r);
-    let (fa, fb) = halves(MatMut::from_column_major_slice_mut(f22, r, r), k * r * r);
-    let (ua, ub) = f12.split_at_col(fa.ncols());
-    both(
+    by_halves(
         pair,
         &mut *scratch.row_tmp,
-        |_| matmul(fa, Accum::Replace, f21, ua, -1.0, par),
-        |_| matmul(fb, Accum::Replace, f21, ub, -1.0, par),
+        MatMut::from_column_major_slice_mut(f22, r, r),
+        k * r * r,
+        |c, c0, _| {
+            let u = f12.subcols(c0, c.ncols());
+            matmul(c, Accum::Replace, f21, u, -1.0, par);
+        },
     );
     Ok(())
 }
