@@ -140,7 +140,9 @@ pub struct SparseLu {
     /// Threads of the numeric factorisation (0 or 1: serial, the default). With 2 or more, the
     /// multifrontal kernel factorises two independent sets of subtrees of the elimination tree
     /// at the same time when the symbolic analysis finds such a split (the second set on a
-    /// thread of its own, started with the factorisation's storage), and faer's kernels (the
+    /// thread of its own, started with the factorisation's storage), then splits the large
+    /// fronts above them (their LU, triangular solve and Schur product) between the two
+    /// threads; the factors are the serial path's bit for bit. faer's kernels (the
     /// partial-pivoting LU, the solves with blocks of right-hand sides) may use that many
     /// threads.
     pub threads: usize,
