@@ -240,7 +240,8 @@ pub(crate) struct MultifrontalSymbolic {
     /// `U12` (both column-major) at `factors[panel_ptr[s]..panel_ptr[s + 1]]`.
     panel_ptr: Vec<usize>,
     /// Assembly of `Â` into the panels: for supernode `s`, `asm_src[e]` (CSC position in `A`)
-    /// goes to `asm_dst[e]` (position in the factor storage), `e ∈ asm_ptr[s]..asm_ptr[s+1]`.
+    /// goes to `asm_dst[e]` (position in `s`'s panels, from `panel_ptr[s]`),
+    /// `e ∈ asm_ptr[s]..asm_ptr[s+1]`.
     /// Every entry of `Â` lands in a fully summed row or column, so in a panel.
     asm_ptr: Vec<usize>,
     asm_src: Vec<u32>,
