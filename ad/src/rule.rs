@@ -18,10 +18,10 @@
 //! `S = f64` for first derivatives. For second derivatives they are called with `S` a
 //! [`Dual`](crate::Dual): the nested dual `Dual<N, Dual<M>>` differentiates the jvp (forward
 //! over forward), and the tape's Hessian-vector product differentiates the vjp (forward over
-//! reverse). A rule whose derivative
-//! is itself a solve of the same kind writes that solve through `S::apply_rule` again and gets
-//! second derivatives for free; a rule that cannot differentiate its own derivatives returns
-//! [`RuleError::Unsupported`] when `S` is not `f64` (see [`is_f64`]).
+//! reverse). A rule whose derivative is itself a solve of the same kind writes that solve
+//! through `S::apply_rule` again and gets second derivatives for free; a rule that cannot
+//! differentiate its own derivatives returns [`RuleError::Unsupported`] when `S` is not `f64`
+//! (see [`is_f64`]).
 //!
 //! In a call with a dual `S`, `x` and `y` carry the tangents of the inputs and outputs of the
 //! outer direction: the returned derivative must be differentiated accordingly (for example, for a

@@ -127,7 +127,8 @@ fn sparse_methods() {
             &scaled(&a, 1.1),
             true,
         );
-        // The two-worker factorisation: rayon's pool is warmed up by `init`'s first solve.
+        // The two-worker factorisation: its helper thread is started by `init`, so the hot
+        // loop's hand-overs to it must not allocate either.
         let parallel: LinearAlgorithm = SparseLu {
             threads: 2,
             ..Default::default()

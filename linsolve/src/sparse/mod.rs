@@ -168,7 +168,7 @@ impl SparseLuFactor {
                     pattern,
                     symbolic_ordering(ordering),
                 )?);
-                let num = MultifrontalLu::new(&sym, par)?;
+                let num = MultifrontalLu::new(&sym, par);
                 (Some((sym, num)), None)
             }
             SparseLuMethod::PartialPivoting(variant) => {
@@ -187,10 +187,10 @@ impl SparseLuFactor {
 
     /// A factor object with fresh numeric storage sharing this one's symbolic analyses.
     pub(crate) fn fresh(&self) -> Result<Self, LinsolveError> {
-        let multifrontal = match &self.multifrontal {
-            Some((sym, _)) => Some((sym.clone(), MultifrontalLu::new(sym, self.par)?)),
-            None => None,
-        };
+        let multifrontal = self
+            .multifrontal
+            .as_ref()
+            .map(|(sym, _)| (sym.clone(), MultifrontalLu::new(sym, self.par)));
         let faer = match &self.faer {
             Some(f) => Some(FaerLu::with_symbolic(f.symbolic.clone(), self.par)?),
             None => None,

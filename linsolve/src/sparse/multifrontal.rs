@@ -844,7 +844,7 @@ type SequenceFailure = (usize, StaticPivotFailure);
 impl MultifrontalLu {
     /// Storage for the factors of `sym`; `par` with two threads or more selects the two-worker
     /// factorisation when `sym` has a plan (and is faer's parallelism for the solves).
-    pub(crate) fn new(sym: &MultifrontalSymbolic, par: Par) -> Result<Self, LinsolveError> {
+    pub(crate) fn new(sym: &MultifrontalSymbolic, par: Par) -> Self {
         // The second worker's thread (started once here); should the system refuse a thread,
         // refactorisations run serially.
         let helper = if matches!(par, Par::Rayon(t) if t.get() >= 2) && sym.plan.is_some() {
@@ -857,7 +857,7 @@ impl MultifrontalLu {
         if helper.is_some() {
             scratch.push(FrontScratch::new(sym.max_k));
         }
-        Ok(Self {
+        Self {
             factors: vec![0.0; sym.nnz_l + sym.nnz_u],
             piv: vec![0; sym.n],
             pool: vec![0.0; pool_len],
@@ -865,7 +865,7 @@ impl MultifrontalLu {
             par,
             helper,
             fma: fma_available(),
-        })
+        }
     }
 
     /// Numeric factorisation of the matrix with CSC `values` on the analysed pattern.
@@ -2452,7 +2452,7 @@ mod tests {
                     narrow |= sym.order(s).0 <= SMALL_BLOCK;
                     wide |= sym.order(s).0 > SMALL_BLOCK;
                 }
-                let mut num = MultifrontalLu::new(&sym, Par::Seq).unwrap();
+                let mut num = MultifrontalLu::new(&sym, Par::Seq);
                 num.factor(&sym, a.data(), 0.01).unwrap();
                 out.push((sym, num, a.rows()));
             }
@@ -2503,8 +2503,8 @@ mod tests {
             let pattern = CscPattern::from_sprs(a.view()).unwrap();
             let vals = perturbed(&a, 5);
             let sym = MultifrontalSymbolic::new(&pattern, SymbolicOrdering::Amd).unwrap();
-            let mut plain = MultifrontalLu::new(&sym, Par::Seq).unwrap();
-            let mut fused = MultifrontalLu::new(&sym, Par::Seq).unwrap();
+            let mut plain = MultifrontalLu::new(&sym, Par::Seq);
+            let mut fused = MultifrontalLu::new(&sym, Par::Seq);
             plain.fma = false;
             plain.factor(&sym, &vals, 0.01).unwrap();
             fused.factor(&sym, &vals, 0.01).unwrap();
@@ -2942,8 +2942,8 @@ mod tests {
         for (a, pattern, vals) in parallel_test_matrices() {
             let n = a.rows();
             let sym = MultifrontalSymbolic::new(&pattern, SymbolicOrdering::Amd).unwrap();
-            let mut serial = MultifrontalLu::new(&sym, Par::Seq).unwrap();
-            let mut parallel = MultifrontalLu::new(&sym, Par::rayon(2)).unwrap();
+            let mut serial = MultifrontalLu::new(&sym, Par::Seq);
+            let mut parallel = MultifrontalLu::new(&sym, Par::rayon(2));
             assert!(serial.helper.is_none() && parallel.helper.is_some());
             serial.factor(&sym, &vals, 0.01).unwrap();
             parallel.factor(&sym, a.data(), 0.01).unwrap(); // other values first
@@ -3021,8 +3021,8 @@ mod tests {
                     vals[q] = 0.0;
                 }
             }
-            let mut serial = MultifrontalLu::new(&sym, Par::Seq).unwrap();
-            let mut parallel = MultifrontalLu::new(&sym, Par::rayon(2)).unwrap();
+            let mut serial = MultifrontalLu::new(&sym, Par::Seq);
+            let mut parallel = MultifrontalLu::new(&sym, Par::rayon(2));
             let want = serial.factor(&sym, &vals, 0.01).unwrap_err();
             let got = parallel.factor(&sym, &vals, 0.01).unwrap_err();
             assert_eq!(want, got, "zeroed columns of supernodes {zeroed:?}");
