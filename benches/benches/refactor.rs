@@ -1,5 +1,7 @@
-//! P3's numeric refactorisation (n = 2048 and 8192, multifrontal LU with AMD), serial and with
-//! two workers, timed one refactorisation at a time and interleaved: batches of each variant
+//! P3's numeric refactorisation (n = 2048 and 8192): the multifrontal LU with AMD, serial and
+//! with two workers, and faer's sparse LU (COLAMD, partial pivoting, its automatic
+//! simplicial/supernodal choice) as the peer, timed one refactorisation at a time and
+//! interleaved: batches of each variant
 //! alternate over several rounds, so both see the same phases of a shared host, and the
 //! distribution (fastest, 10th percentile, median, 90th percentile, mean) is printed rather
 //! than criterion's mean of back-to-back batches, which a host whose memory bandwidth is shared
@@ -37,22 +39,35 @@ fn main() {
         }
         let values = a.data().to_vec();
         let prob = LinearProblem::new(a.clone(), vec![1.0; n]);
-        let threads = [1usize, 2];
-        let mut caches: Vec<_> = threads
-            .iter()
-            .map(|&t| {
-                let alg: LinearAlgorithm = SparseLu {
-                    threads: t,
+        let multifrontal = |threads| -> LinearAlgorithm {
+            SparseLu {
+                threads,
+                ..Default::default()
+            }
+            .into()
+        };
+        let variants: [(&str, LinearAlgorithm); 3] = [
+            ("multifrontal, serial", multifrontal(1)),
+            ("multifrontal, two workers", multifrontal(2)),
+            (
+                "faer COLAMD auto",
+                SparseLu {
+                    method: SparseLuMethod::PartialPivoting(FaerVariant::Auto),
                     ..Default::default()
                 }
-                .into();
-                let mut c = init(&prob, &alg).unwrap();
+                .into(),
+            ),
+        ];
+        let mut caches: Vec<_> = variants
+            .iter()
+            .map(|(_, alg)| {
+                let mut c = init(&prob, alg).unwrap();
                 c.factorize().unwrap();
                 c
             })
             .collect();
         let (rounds, per) = if m <= 32 { (20, 200) } else { (10, 20) };
-        let mut times = vec![Vec::with_capacity(rounds * per); threads.len()];
+        let mut times = vec![Vec::with_capacity(rounds * per); variants.len()];
         for _ in 0..rounds {
             for (c, t) in caches.iter_mut().zip(times.iter_mut()) {
                 for _ in 0..per {
@@ -64,16 +79,18 @@ fn main() {
             }
         }
         println!("P3 n = {n}, numeric refactorisation, {rounds} rounds x {per} interleaved (us):");
-        println!("  threads   fastest     p10  median     p90    mean");
+        println!("  {:28} fastest     p10  median     p90    mean", "");
         let mut medians = Vec::new();
-        for (&th, t) in threads.iter().zip(times.iter_mut()) {
+        for ((label, _), t) in variants.iter().zip(times.iter_mut()) {
             let [lo, p10, med, p90, mean] = summary(t);
             medians.push(med);
-            println!("  {th:7} {lo:9.0} {p10:7.0} {med:7.0} {p90:7.0} {mean:7.0}");
+            println!("  {label:28} {lo:7.0} {p10:7.0} {med:7.0} {p90:7.0} {mean:7.0}");
         }
         println!(
-            "  two workers / serial, median: {:.2}",
-            medians[1] / medians[0]
+            "  median ratios: two workers / serial {:.2}, faer / serial {:.2}, faer / two workers {:.2}",
+            medians[1] / medians[0],
+            medians[2] / medians[0],
+            medians[2] / medians[1]
         );
     }
 }
