@@ -366,6 +366,15 @@ fn rule(c: &mut Criterion) {
         group.bench_function("forward solve", |bench| {
             bench.iter(|| cache.solve_into(black_box(&xbar), &mut out).unwrap())
         });
+        // The solve the vjp is built on (with `op(A)ᵀ`): what is left of its cost is the
+        // cotangent of `A`, `O(nnz(A))` entries written (`n²` for dense `A`).
+        group.bench_function("transpose solve", |bench| {
+            bench.iter(|| {
+                cache
+                    .solve_transpose_into(black_box(&xbar), &mut out)
+                    .unwrap()
+            })
+        });
         group.bench_function("jvp", |bench| {
             bench.iter(|| {
                 rule.jvp::<f64>(&state, &inner_input, &x, black_box(&dx), &mut dy)
@@ -502,7 +511,7 @@ fn main() {
         tangent_benches::print_ratios(
             &format!("linsolve/rule {label}"),
             "forward solve",
-            &["jvp", "vjp"],
+            &["transpose solve", "jvp", "vjp"],
         );
     }
     for n in [8, 18, 32, 50, 72, 128] {

@@ -263,6 +263,23 @@ enum SparseTemplate {
     Cholesky(SparseCholeskyFactor),
 }
 
+/// `x` as `f64` values when `S` is `f64`.
+fn f64_values<S: Scalar>(x: &[S]) -> Option<&[f64]> {
+    // SAFETY: `S` is `f64` (`is_f64` compares type ids), so `[S]` is `[f64]`.
+    is_f64::<S>().then(|| unsafe { &*(x as *const [S] as *const [f64]) })
+}
+
+/// `x` as mutable `f64` values when `S` is `f64`.
+fn f64_values_mut<S: Scalar>(x: &mut [S]) -> Option<&mut [f64]> {
+    // SAFETY: `S` is `f64` (`is_f64` compares type ids), so `[S]` is `[f64]`.
+    is_f64::<S>().then(|| unsafe { &mut *(x as *mut [S] as *mut [f64]) })
+}
+
+/// `dst −= lhs · rhs` on faer's kernels (SIMD chosen at run time), serial.
+fn sub_product(dst: MatMut<'_, f64>, lhs: MatRef<'_, f64>, rhs: MatRef<'_, f64>) {
+    faer::linalg::matmul::matmul(dst, faer::Accum::Add, lhs, rhs, -1.0, Par::Seq);
+}
+
 #[derive(Debug)]
 struct Shared {
     n: usize,
@@ -496,6 +513,22 @@ impl LinearSolveRule {
     /// (`op` is the transpose when `transpose`).
     fn sub_matvec<S: Scalar>(&self, transpose: bool, m: &[S], y: &[S], out: &mut [S]) {
         let n = self.shared.n;
+        if let (Structure::Dense { .. }, Some(m), Some(y), Some(out)) = (
+            &self.shared.structure,
+            f64_values(m),
+            f64_values(y),
+            f64_values_mut(out),
+        ) {
+            // On f64, one product over all the columns on faer's kernels.
+            let k = (y.len().min(out.len())).checked_div(n).unwrap_or(0);
+            let m = MatRef::from_column_major_slice(&m[..n * n], n, n);
+            sub_product(
+                MatMut::from_column_major_slice_mut(&mut out[..n * k], n, k),
+                if transpose { m.transpose() } else { m },
+                MatRef::from_column_major_slice(&y[..n * k], n, k),
+            );
+            return;
+        }
         for (yc, oc) in y.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
             match &self.shared.structure {
                 Structure::Dense { .. } => {
@@ -532,9 +565,7 @@ impl LinearSolveRule {
     ) -> Result<(), RuleError> {
         let n = self.shared.n;
         let cols = r.len().checked_div(n).unwrap_or(0);
-        if is_f64::<S>() {
-            // SAFETY: `S` is `f64` (`is_f64` compares type ids), so `[S]` is `[f64]`.
-            let out = unsafe { &mut *(out as *mut [S] as *mut [f64]) };
+        if let Some(out) = f64_values_mut(out) {
             for (o, v) in out.iter_mut().zip(r) {
                 *o = v.value();
             }
@@ -609,10 +640,10 @@ impl Rule for LinearSolveRule {
         };
         if is_f64::<S>() {
             residuals(&mut dy[..m * k]);
-            // SAFETY: `S` is `f64` (`is_f64` compares type ids), so `[S]` is `[f64]`.
-            let dy = unsafe { &mut *(&mut dy[..m * k] as *mut [S] as *mut [f64]) };
-            state.solve(self.transpose, dy, self.shared.n)?;
-            return Ok(());
+            if let Some(dy) = f64_values_mut(&mut dy[..m * k]) {
+                state.solve(self.transpose, dy, self.shared.n)?;
+                return Ok(());
+            }
         }
         let mut r = vec![S::zero(); m * k];
         residuals(&mut r);
@@ -633,9 +664,7 @@ impl Rule for LinearSolveRule {
         if n == 0 {
             return Ok(());
         }
-        if is_f64::<S>() {
-            // SAFETY: `S` is `f64` (`is_f64` compares type ids), so `[S]` is `[f64]`.
-            let ybar = unsafe { &*(ybar as *const [S] as *const [f64]) };
+        if let Some(ybar) = f64_values(ybar) {
             return state.with_workspace(|ws| {
                 ws.rhs.clear();
                 ws.rhs.extend_from_slice(ybar);
@@ -646,7 +675,7 @@ impl Rule for LinearSolveRule {
                     &mut ws.rhs,
                     n,
                 )?;
-                // SAFETY: as above, `[f64]` is `[S]`.
+                // SAFETY: `f64_values` returned `Some` above, so `S` is `f64`: `[f64]` is `[S]`.
                 let bbar = unsafe { &*(&ws.rhs[..] as *const [f64] as *const [S]) };
                 self.accumulate_vjp(y, bbar, xbar);
                 Ok(())
@@ -678,12 +707,23 @@ impl LinearSolveRule {
         let (u, w) = if self.transpose { (y, bbar) } else { (bbar, y) };
         match &self.shared.structure {
             Structure::Dense { .. } => {
+                if let (Some(u), Some(w), Some(abar)) =
+                    (f64_values(u), f64_values(w), f64_values_mut(abar))
+                {
+                    // On f64, Ā −= U Wᵀ as one product on faer's kernels.
+                    let k = (u.len().min(w.len())).checked_div(n).unwrap_or(0);
+                    sub_product(
+                        MatMut::from_column_major_slice_mut(&mut abar[..n * n], n, n),
+                        MatRef::from_column_major_slice(&u[..n * k], n, k),
+                        MatRef::from_column_major_slice(&w[..n * k], n, k).transpose(),
+                    );
+                    return;
+                }
                 for (uc, wc) in u.chunks_exact(n).zip(w.chunks_exact(n)) {
-                    for j in 0..n {
-                        let wj = wc[j];
-                        let col = &mut abar[j * n..(j + 1) * n];
-                        for i in 0..n {
-                            col[i] -= uc[i] * wj;
+                    // Column by column, zipped slices (no bounds checks in the inner loop).
+                    for (col, &wj) in abar.chunks_exact_mut(n).zip(wc) {
+                        for (a, &ui) in col.iter_mut().zip(uc) {
+                            *a -= ui * wj;
                         }
                     }
                 }

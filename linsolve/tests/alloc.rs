@@ -229,9 +229,10 @@ fn rule_derivatives() {
             LinearSolveRule::sparse_with(&poisson, &SparseCholesky::default().into()).unwrap(),
             poisson.data().to_vec(),
         ),
-        ("dense LU", LinearSolveRule::dense(30), {
-            let a = well_conditioned(30, &mut Rng(7));
-            (0..900).map(|p| a[(p % 30, p / 30)]).collect()
+        // n = 80: the rule's dense products (n² · 1 > 16³) take faer's large-matrix kernels.
+        ("dense LU", LinearSolveRule::dense(80), {
+            let a = well_conditioned(80, &mut Rng(7));
+            (0..6400).map(|p| a[(p % 80, p / 80)]).collect()
         }),
         (
             "dense QR",
