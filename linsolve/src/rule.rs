@@ -16,6 +16,15 @@
 //! differentiation", 2008.) The transposed rule `Aᵀ X = B` (used for the reverse rule's own
 //! derivatives) swaps the roles: `Ẋ = A⁻ᵀ(Ḃ − Ȧᵀ X)`, `B̄ = A⁻¹ X̄`, `Ā = −X B̄ᵀ`.
 //!
+//! # Cost
+//!
+//! On a factorisation already computed the jvp is one solve plus `op(Ȧ) X`, the vjp one
+//! transpose solve plus `Ā`: `O(nnz(A) · k)` extra, small against the solve for sparse `A`
+//! (P3, n = 2048: jvp and vjp 1.05–1.24× the forward solve in criterion runs), but for dense
+//! `A` as much memory traffic as the solve itself, since `n²` entries of `Ȧ` are read or of `Ā`
+//! written (jvp 1.3–2.2×, vjp 1.7–2.3× at n = 100 and 1000; the transpose solve alone
+//! 0.93–1.13×). On `f64` the dense products run as one faer product over all columns.
+//!
 //! # Second order
 //!
 //! The factorisation of the primal is the rule's state (`Arc`), reused by the jvp and the vjp,
