@@ -87,6 +87,9 @@ pub(crate) struct Ilu0 {
     from_csc: Vec<usize>,
     diag: Vec<usize>,
     values: Vec<f64>,
+    /// `1 / Ũᵢᵢ`: the triangular sweeps multiply (a division's latency would sit on the
+    /// sweeps' dependency chain).
+    inv_diag: Vec<f64>,
     marker: Vec<usize>,
 }
 
@@ -130,6 +133,7 @@ impl Ilu0 {
             from_csc,
             diag,
             values: vec![0.0; nnz],
+            inv_diag: vec![0.0; n],
             marker: vec![NONE; n],
         })
     }
@@ -147,7 +151,7 @@ impl Ilu0 {
             }
             for p in s..self.diag[i] {
                 let k = self.col_idx[p];
-                let lik = a[p] / a[self.diag[k]];
+                let lik = a[p] * self.inv_diag[k];
                 a[p] = lik;
                 for q in self.diag[k] + 1..self.row_ptr[k + 1] {
                     let m = self.marker[self.col_idx[q]];
@@ -163,42 +167,46 @@ impl Ilu0 {
             if d == 0.0 || !d.is_finite() {
                 return Err(LinsolveError::Singular { pivot: i });
             }
+            self.inv_diag[i] = 1.0 / d;
         }
         Ok(())
     }
 
     /// `z = (L̃Ũ)⁻¹ r` or, transposed, `z = (L̃Ũ)⁻ᵀ r`.
     fn apply(&self, transpose: bool, r: &[f64], z: &mut [f64]) {
-        let a = &self.values;
+        let (a, cols) = (&self.values, &self.col_idx);
+        // Row i's strictly lower part is `l(i)`, its strictly upper part `u(i)`.
+        let l = |i: usize| self.row_ptr[i]..self.diag[i];
+        let u = |i: usize| self.diag[i] + 1..self.row_ptr[i + 1];
         z.copy_from_slice(r);
         if !transpose {
             for i in 0..self.n {
                 let mut s = z[i];
-                for p in self.row_ptr[i]..self.diag[i] {
-                    s -= a[p] * z[self.col_idx[p]];
+                for (&v, &c) in a[l(i)].iter().zip(&cols[l(i)]) {
+                    s -= v * z[c];
                 }
                 z[i] = s;
             }
             for i in (0..self.n).rev() {
                 let mut s = z[i];
-                for p in self.diag[i] + 1..self.row_ptr[i + 1] {
-                    s -= a[p] * z[self.col_idx[p]];
+                for (&v, &c) in a[u(i)].iter().zip(&cols[u(i)]) {
+                    s -= v * z[c];
                 }
-                z[i] = s / a[self.diag[i]];
+                z[i] = s * self.inv_diag[i];
             }
         } else {
             // Ũᵀ w = r (forward, by rows of Ũ), then L̃ᵀ z = w (backward).
             for i in 0..self.n {
-                let wi = z[i] / a[self.diag[i]];
+                let wi = z[i] * self.inv_diag[i];
                 z[i] = wi;
-                for p in self.diag[i] + 1..self.row_ptr[i + 1] {
-                    z[self.col_idx[p]] -= a[p] * wi;
+                for (&v, &c) in a[u(i)].iter().zip(&cols[u(i)]) {
+                    z[c] -= v * wi;
                 }
             }
             for i in (0..self.n).rev() {
                 let zi = z[i];
-                for p in self.row_ptr[i]..self.diag[i] {
-                    z[self.col_idx[p]] -= a[p] * zi;
+                for (&v, &c) in a[l(i)].iter().zip(&cols[l(i)]) {
+                    z[c] -= v * zi;
                 }
             }
         }
