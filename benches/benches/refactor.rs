@@ -1,12 +1,11 @@
 //! P3's numeric refactorisation (n = 2048 and 8192): the multifrontal LU with AMD, serial and
 //! with two workers, and faer's sparse LU (COLAMD, partial pivoting, its automatic
 //! simplicial/supernodal choice) as the peer, timed one refactorisation at a time and
-//! interleaved: batches of each variant
-//! alternate over several rounds, so both see the same phases of a shared host, and the
-//! distribution (fastest, 10th percentile, median, 90th percentile, mean) is printed rather
-//! than criterion's mean of back-to-back batches, which a host whose memory bandwidth is shared
-//! with its neighbours moves by ±30 % between runs (see the cost notes of the multifrontal
-//! module).
+//! interleaved: batches of each variant alternate over several rounds, so all see the same
+//! phases of a shared host, and the distribution (fastest, 10th percentile, median, 90th
+//! percentile, mean) is printed rather than criterion's mean of back-to-back batches, which a
+//! host whose memory bandwidth is shared with its neighbours moves by ±30 % between runs (see
+//! the cost notes of the multifrontal module).
 //!
 //! `cargo bench -p tangent-benches --bench refactor` (optionally `-- 2048` or `-- 8192`).
 

@@ -529,7 +529,7 @@ impl LinearSolveRule {
             f64_values_mut(out),
         ) {
             // On f64, one product over all the columns on faer's kernels.
-            let k = (y.len().min(out.len())).checked_div(n).unwrap_or(0);
+            let k = y.len().min(out.len()).checked_div(n).unwrap_or(0);
             let m = MatRef::from_column_major_slice(&m[..n * n], n, n);
             sub_product(
                 MatMut::from_column_major_slice_mut(&mut out[..n * k], n, k),
@@ -673,7 +673,9 @@ impl Rule for LinearSolveRule {
         if n == 0 {
             return Ok(());
         }
-        if let Some(ybar) = f64_values(ybar) {
+        if let (Some(ybar), Some(y), Some(xbar)) =
+            (f64_values(ybar), f64_values(y), f64_values_mut(xbar))
+        {
             return state.with_workspace(|ws| {
                 ws.rhs.clear();
                 ws.rhs.extend_from_slice(ybar);
@@ -684,9 +686,7 @@ impl Rule for LinearSolveRule {
                     &mut ws.rhs,
                     n,
                 )?;
-                // SAFETY: `f64_values` returned `Some` above, so `S` is `f64`: `[f64]` is `[S]`.
-                let bbar = unsafe { &*(&ws.rhs[..] as *const [f64] as *const [S]) };
-                self.accumulate_vjp(y, bbar, xbar);
+                self.accumulate_vjp(y, &ws.rhs, xbar);
                 Ok(())
             });
         }
@@ -720,7 +720,7 @@ impl LinearSolveRule {
                     (f64_values(u), f64_values(w), f64_values_mut(abar))
                 {
                     // On f64, Ā −= U Wᵀ as one product on faer's kernels.
-                    let k = (u.len().min(w.len())).checked_div(n).unwrap_or(0);
+                    let k = u.len().min(w.len()).checked_div(n).unwrap_or(0);
                     sub_product(
                         MatMut::from_column_major_slice_mut(&mut abar[..n * n], n, n),
                         MatRef::from_column_major_slice(&u[..n * k], n, k),
